@@ -1,0 +1,57 @@
+// Endpoints a client calls before logging in: supported spec versions, server
+// capabilities and the client well-known document.
+// Spec: client-server-api/_index.md "API Standards" (GET /versions), "Capabilities
+// negotiation", "Server Discovery" (.well-known/matrix/client).
+import { knownRoomVersions, DEFAULT_ROOM_VERSION } from '@parley/federation/core/roomVersions';
+import { route, ok } from '../../http/route.js';
+
+/** Spec versions whose Client-Server API Parley serves. */
+export const SPEC_VERSIONS = ['r0.6.1', ...Array.from({ length: 18 }, (_, i) => `v1.${i + 1}`)];
+
+export interface DiscoveryDeps {
+  /** Base URL of this server as clients reach it, e.g. `https://hr.example.org`. */
+  publicBaseUrl: string;
+}
+
+export function discoveryRoutes(deps: DiscoveryDeps) {
+  return [
+    route({
+      method: 'GET',
+      path: '/_matrix/client/versions',
+      auth: 'none',
+      spec: 'client-server-api/_index.md#get_matrixclientversions',
+      handler: () => ok({ versions: SPEC_VERSIONS, unstable_features: {} }),
+    }),
+    route({
+      method: 'GET',
+      path: '/.well-known/matrix/client',
+      auth: 'none',
+      spec: 'client-server-api/_index.md#getwell-knownmatrixclient',
+      handler: () => ok({ 'm.homeserver': { base_url: deps.publicBaseUrl } }),
+    }),
+    route({
+      method: 'GET',
+      path: '/_matrix/client/v3/capabilities',
+      auth: 'user',
+      spec: 'client-server-api/_index.md#get_matrixclientv3capabilities',
+      handler: () =>
+        ok({
+          capabilities: {
+            'm.change_password': { enabled: true },
+            'm.room_versions': {
+              default: DEFAULT_ROOM_VERSION,
+              available: Object.fromEntries(
+                knownRoomVersions()
+                  .filter((v) => Number(v.id) >= 10)
+                  .map((v) => [v.id, v.stable ? 'stable' : 'unstable']),
+              ),
+            },
+            'm.set_displayname': { enabled: true },
+            'm.set_avatar_url': { enabled: true },
+            'm.3pid_changes': { enabled: false },
+            'm.get_login_token': { enabled: false },
+          },
+        }),
+    }),
+  ];
+}

@@ -1,0 +1,47 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, parseBind } from './config.js';
+
+test('it should run the trial default without a config file: localhost, ./data, 127.0.0.1:8008, open registration', () => {
+  const c = loadConfig({});
+  assert.equal(c.server_name, 'localhost');
+  assert.equal(c.data_dir, './data');
+  assert.equal(c.listeners[0].bind, '127.0.0.1:8008');
+  assert.equal(c.registration.open, true);
+  assert.equal(c.rate_limit.enabled, true);
+});
+
+test('it should read a YAML file with registration closed by default and let flags override it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-cfg-'));
+  const file = join(dir, 'parley.yaml');
+  writeFileSync(file, 'server_name: hr.example.org\nlisteners:\n  - bind: 0.0.0.0:8448\nlog:\n  level: warn\n');
+  const c = loadConfig({ config: file });
+  assert.equal(c.server_name, 'hr.example.org');
+  assert.equal(c.registration.open, false);
+  assert.equal(c.log.level, 'warn');
+  const o = loadConfig({ config: file, serverName: '127.0.0.1:8448', listen: '127.0.0.1:9000', noRateLimit: true, openRegistration: true });
+  assert.equal(o.server_name, '127.0.0.1:8448');
+  assert.equal(o.listeners[0].bind, '127.0.0.1:9000');
+  assert.equal(o.rate_limit.enabled, false);
+  assert.equal(o.registration.open, true);
+});
+
+test('it should refuse unknown keys and wrong types, naming the key', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-cfg-'));
+  const file = join(dir, 'bad.yaml');
+  writeFileSync(file, 'server_nmae: x\n');
+  assert.throws(() => loadConfig({ config: file }), /server_nmae|Unrecognized/);
+  writeFileSync(file, 'rate_limit:\n  enabled: "yes"\n');
+  assert.throws(() => loadConfig({ config: file }), /rate_limit\.enabled/);
+});
+
+test('it should parse IPv4, IPv6 and named listen addresses and reject bad ones', () => {
+  assert.deepEqual(parseBind('127.0.0.1:8008'), { host: '127.0.0.1', port: 8008 });
+  assert.deepEqual(parseBind('[::1]:8448'), { host: '::1', port: 8448 });
+  assert.deepEqual(parseBind('localhost:1'), { host: 'localhost', port: 1 });
+  assert.throws(() => parseBind('localhost'));
+  assert.throws(() => parseBind('a:70000'));
+});

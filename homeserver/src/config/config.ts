@@ -1,0 +1,114 @@
+// Parley's configuration: the YAML file's schema with every default, and the
+// command-line flags that override it. README.md documents every key.
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+const bucket = z.object({ per_second: z.number().positive(), burst: z.number().int().positive() }).strict();
+
+export const configSchema = z
+  .object({
+    /** The server name that user IDs end with; a DNS name or IP literal with optional port. */
+    server_name: z.string().default('localhost'),
+    /** Where the database lives. */
+    data_dir: z.string().default('./data'),
+    /** The base URL clients use to reach this server (for /.well-known/matrix/client). */
+    public_baseurl: z.string().url().optional(),
+    listeners: z
+      .array(
+        z
+          .object({
+            bind: z.string().default('127.0.0.1:8008'),
+            tls_cert: z.string().optional(),
+            tls_key: z.string().optional(),
+          })
+          .strict(),
+      )
+      .default([{ bind: '127.0.0.1:8008' }]),
+    registration: z
+      .object({
+        open: z.boolean().default(false),
+        shared_secret: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({ open: false }),
+    rate_limit: z
+      .object({
+        enabled: z.boolean().default(true),
+        message: bucket.default({ per_second: 10, burst: 50 }),
+        login: bucket.default({ per_second: 0.5, burst: 5 }),
+        register: bucket.default({ per_second: 0.2, burst: 5 }),
+        general: bucket.default({ per_second: 50, burst: 200 }),
+      })
+      .strict()
+      .default({
+        enabled: true,
+        message: { per_second: 10, burst: 50 },
+        login: { per_second: 0.5, burst: 5 },
+        register: { per_second: 0.2, burst: 5 },
+        general: { per_second: 50, burst: 200 },
+      }),
+    log: z
+      .object({
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+        format: z.enum(['json', 'pretty']).optional(),
+      })
+      .strict()
+      .default({ level: 'info' }),
+    /** Accept the deprecated `access_token` query parameter that older clients and bots send. */
+    allow_access_token_in_query: z.boolean().default(true),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Flags of `parley serve`; each overrides the matching config key. */
+export interface ServeFlags {
+  config?: string;
+  serverName?: string;
+  listen?: string;
+  data?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  openRegistration?: boolean;
+  registrationSharedSecret?: string;
+  noRateLimit?: boolean;
+  logLevel?: string;
+}
+
+/**
+ * The effective configuration. Without a config file Parley runs its trial default:
+ * `localhost` on 127.0.0.1:8008, data in ./data, registration open (main.ts warns loudly).
+ */
+export function loadConfig(flags: ServeFlags): Config {
+  const raw: Record<string, unknown> = flags.config
+    ? ((parseYaml(readFileSync(flags.config, 'utf8')) as Record<string, unknown> | null) ?? {})
+    : { registration: { open: true } };
+  const res = configSchema.safeParse(raw);
+  if (!res.success) {
+    const i = res.error.issues[0];
+    throw new Error(`invalid configuration at '${i.path.join('.')}': ${i.message}`);
+  }
+  const cfg = res.data;
+  if (flags.serverName) cfg.server_name = flags.serverName;
+  if (flags.data) cfg.data_dir = flags.data;
+  if (flags.listen) cfg.listeners = [{ ...cfg.listeners[0], bind: flags.listen }];
+  if (flags.tlsCert || flags.tlsKey) {
+    if (!flags.tlsCert || !flags.tlsKey) throw new Error('--tls-cert and --tls-key go together');
+    cfg.listeners[0] = { ...cfg.listeners[0], tls_cert: flags.tlsCert, tls_key: flags.tlsKey };
+  }
+  if (flags.openRegistration) cfg.registration.open = true;
+  if (flags.registrationSharedSecret) cfg.registration.shared_secret = flags.registrationSharedSecret;
+  if (flags.noRateLimit) cfg.rate_limit.enabled = false;
+  if (flags.logLevel) cfg.log.level = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).parse(flags.logLevel);
+  return cfg;
+}
+
+/** Split `host:port` / `[v6]:port` into its parts. */
+export function parseBind(bind: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(bind);
+  if (!m) throw new Error(`listen address must be HOST:PORT, got '${bind}'`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new Error(`port out of range in '${bind}'`);
+  return { host: m[1] ?? m[2], port };
+}

@@ -1,0 +1,168 @@
+// The HTTP adapter: turns the declared routes into an express application.
+// Per request: CORS → match → read body → authenticate → rate-limit → validate → handler.
+// Everything thrown becomes `{errcode, error}` with the catalogue's status.
+import express, { type Request, type Response, type NextFunction } from 'express';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import {
+  MatrixError,
+  badJson,
+  methodNotAllowed,
+  missingToken,
+  notJson,
+  tooLarge,
+  unknownToken,
+  unrecognized,
+} from './errors.js';
+import type { RateLimiter } from './rateLimiter.js';
+import type { Requester, Route } from './route.js';
+
+/** Resolves access tokens; implemented by the accounts service. */
+export interface Authenticator {
+  authenticate(accessToken: string): Promise<Requester | undefined>;
+}
+
+export interface AppDeps {
+  routes: Route<unknown, unknown>[];
+  authenticator: Authenticator;
+  rateLimiter: RateLimiter | undefined;
+  logger: Logger;
+  /** Accept the deprecated `access_token` query parameter (client-server-api "Using access tokens"). */
+  allowQueryToken: boolean;
+}
+
+const DEFAULT_MAX_BODY = 1024 * 1024;
+
+// client-server-api/_index.md "Web Browser Clients"
+const CORS_HEADERS = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Allow-Methods': 'GET, POST, PUT, DELETE, OPTIONS',
+  'Access-Control-Allow-Headers': 'X-Requested-With, Content-Type, Authorization',
+};
+
+/** `/a/{b}/c` → express `/a/:b/c`. */
+const toExpressPath = (p: string) => p.replace(/\{(\w+)\}/g, ':$1');
+/** `/a/{b}/c` → a matcher used to tell 405 (known path) from 404. */
+const toRegExp = (p: string) =>
+  new RegExp('^' + p.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{\w+\\?\}/g, '[^/]+') + '/?$');
+
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  app.use((req, res, next) => {
+    res.set(CORS_HEADERS);
+    if (req.method === 'OPTIONS') {
+      res.status(204).end();
+      return;
+    }
+    next();
+  });
+
+  for (const r of deps.routes) {
+    const method = r.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete';
+    app[method](toExpressPath(r.path), (req, res, next) => {
+      handle(r, req, res, deps).catch(next);
+    });
+  }
+
+  const known = deps.routes.map((r) => toRegExp(r.path));
+  app.use((req, _res, next) => {
+    next(known.some((re) => re.test(req.path)) ? methodNotAllowed() : unrecognized());
+  });
+
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const e = err instanceof MatrixError ? err : asMatrixError(err, deps.logger, req);
+    res.status(e.status).set(e.headers).json(e.toJSON());
+  });
+  return app;
+}
+
+async function handle(r: Route<unknown, unknown>, req: Request, res: Response, deps: AppDeps): Promise<void> {
+  const body = r.body ? await readJsonBody(req, r.maxBodyBytes ?? DEFAULT_MAX_BODY) : undefined;
+  const requester = await authenticate(r, req, deps);
+  if (r.rateLimit && deps.rateLimiter) deps.rateLimiter.take(r.rateLimit, requester?.userId ?? req.ip ?? '?');
+  const ctx = {
+    params: req.params as Record<string, string>,
+    query: r.query ? validate(r.query, req.query, 'query parameter') : req.query,
+    body: r.body ? validate(r.body, body, 'field') : undefined,
+    requester,
+    ip: req.ip ?? '',
+    headers: req.headers,
+  };
+  const reply = await r.handler(ctx as never);
+  res.status(reply.status ?? 200);
+  if (reply.headers) res.set(reply.headers);
+  res.json(reply.body);
+}
+
+async function authenticate(r: Route<unknown, unknown>, req: Request, deps: AppDeps): Promise<Requester | undefined> {
+  if (r.auth === 'none') return undefined;
+  const token = accessTokenOf(req, deps.allowQueryToken);
+  if (!token) {
+    if (r.auth === 'user') throw missingToken();
+    return undefined;
+  }
+  const requester = await deps.authenticator.authenticate(token);
+  if (!requester) throw unknownToken();
+  return requester;
+}
+
+function accessTokenOf(req: Request, allowQuery: boolean): string | undefined {
+  const h = req.headers.authorization;
+  if (h?.startsWith('Bearer ')) return h.slice(7).trim();
+  const q = req.query.access_token;
+  return allowQuery && typeof q === 'string' ? q : undefined;
+}
+
+function readJsonBody(req: Request, limit: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) {
+      reject(tooLarge());
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(tooLarge());
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('error', reject);
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      // Some clients send no body where the spec's body has only optional fields.
+      if (text.trim() === '') return resolve({});
+      try {
+        resolve(JSON.parse(text));
+      } catch {
+        reject(notJson('Request body is not valid JSON'));
+      }
+    });
+  });
+}
+
+function validate<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const res = schema.safeParse(value);
+  if (res.success) return res.data;
+  const issue = res.error.issues[0];
+  const path = issue.path.join('.');
+  const where = path ? `${what} '${path}'` : 'request';
+  throw badJson(`Invalid ${where}: ${issue.message}`);
+}
+
+function asMatrixError(err: unknown, logger: Logger, req: Request): MatrixError {
+  const type = (err as { type?: string }).type;
+  if (type === 'entity.too.large') return tooLarge();
+  if (type === 'entity.parse.failed') return notJson();
+  logger.error({ err, method: req.method, path: req.path }, 'unhandled error');
+  return new MatrixError(500, 'M_UNKNOWN', 'Internal server error');
+}

@@ -1,0 +1,89 @@
+// The only wiring point: open storage, build the services, mount their routes,
+// listen. Everything else receives what it needs through its constructor.
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { Config } from './config/config.js';
+import { parseBind } from './config/config.js';
+import { Database } from './storage/db.js';
+import { StreamCounter } from './storage/streamCounter.js';
+import { createApp } from './http/app.js';
+import { RateLimiter } from './http/rateLimiter.js';
+import type { Route } from './http/route.js';
+import { discoveryRoutes } from './api/client/discovery.js';
+
+export interface RunningServer {
+  /** Stop accepting, let in-flight requests and writes finish, close the database. */
+  stop(): Promise<void>;
+  addresses(): string[];
+}
+
+export async function startHomeserver(config: Config, logger: Logger): Promise<RunningServer> {
+  const db = await Database.open(config.data_dir);
+  const stream = await StreamCounter.open(db);
+  const listener = config.listeners[0];
+  const publicBaseUrl =
+    config.public_baseurl ?? `${listener.tls_cert ? 'https' : 'http'}://${listener.bind.replace(/^0\.0\.0\.0:/, '127.0.0.1:')}`;
+
+  // ── services (each module's wiring goes here) ─────────────────────────────
+  void stream;
+  const shutdownHooks: Array<() => Promise<void> | void> = [];
+  const routes: Route<unknown, unknown>[] = [...discoveryRoutes({ publicBaseUrl })];
+  const authenticator = { authenticate: async () => undefined };
+  // ───────────────────────────────────────────────────────────────────────────
+
+  if (config.registration.open) {
+    logger.warn(
+      '!!! OPEN REGISTRATION IS ON: anyone who can reach this server can create an account. ' +
+        'Use it for local trials only; set registration.open: false (or use a config file) for real deployments. !!!',
+    );
+  }
+  const rateLimiter = config.rate_limit.enabled
+    ? new RateLimiter({
+        message: { perSecond: config.rate_limit.message.per_second, burst: config.rate_limit.message.burst },
+        login: { perSecond: config.rate_limit.login.per_second, burst: config.rate_limit.login.burst },
+        register: { perSecond: config.rate_limit.register.per_second, burst: config.rate_limit.register.burst },
+        general: { perSecond: config.rate_limit.general.per_second, burst: config.rate_limit.general.burst },
+      })
+    : undefined;
+  const app = createApp({ routes, authenticator, rateLimiter, logger, allowQueryToken: config.allow_access_token_in_query });
+
+  const servers: Server[] = [];
+  let inflight = 0;
+  let drained: (() => void) | undefined;
+  for (const l of config.listeners) {
+    const { host, port } = parseBind(l.bind);
+    const server: Server = l.tls_cert
+      ? createHttpsServer({ cert: readFileSync(l.tls_cert), key: readFileSync(l.tls_key ?? '') }, app)
+      : createHttpServer(app);
+    server.on('request', (_req, res) => {
+      inflight++;
+      res.on('close', () => {
+        inflight--;
+        if (inflight === 0) drained?.();
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+    servers.push(server);
+    logger.info({ listen: l.bind, tls: Boolean(l.tls_cert), server_name: config.server_name }, 'listening');
+  }
+
+  return {
+    addresses: () => config.listeners.map((l) => l.bind),
+    async stop() {
+      for (const s of servers) s.close();
+      // Long-polls and other waits are released first, so that in-flight requests can end.
+      for (const hook of shutdownHooks) await hook();
+      if (inflight > 0) {
+        await Promise.race([new Promise<void>((r) => (drained = r)), new Promise((r) => setTimeout(r, 10_000))]);
+      }
+      for (const s of servers) s.closeAllConnections();
+      await db.close();
+      logger.info('stopped');
+    },
+  };
+}

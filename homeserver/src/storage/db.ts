@@ -1,0 +1,80 @@
+// Opens the LevelDB database and hands out its keyspaces. The only module (with
+// its siblings in storage/) that touches `level`.
+import { Level } from 'level';
+import type { AbstractSublevel, AbstractBatchOperation } from 'abstract-level';
+import { KEYSPACES, type KeyspaceName } from './schema.js';
+import { migrate } from './migrations.js';
+
+export type Keyspace = AbstractSublevel<Level<Buffer, unknown>, Buffer | Uint8Array | string, Buffer, unknown>;
+/** One put or delete of a write batch (built with Database.put / Database.del). */
+export type BatchOp = AbstractBatchOperation<Level<Buffer, unknown>, Buffer, unknown>;
+
+export class Database {
+  private constructor(
+    readonly level: Level<Buffer, unknown>,
+    private readonly spaces: Map<KeyspaceName, Keyspace>,
+  ) {}
+
+  static async open(dir: string): Promise<Database> {
+    const level = new Level<Buffer, unknown>(dir, { keyEncoding: 'buffer', valueEncoding: 'json' });
+    await level.open();
+    const spaces = new Map<KeyspaceName, Keyspace>();
+    for (const [name, prefix] of Object.entries(KEYSPACES) as [KeyspaceName, string][]) {
+      spaces.set(name, level.sublevel<Buffer, unknown>(prefix, { keyEncoding: 'buffer', valueEncoding: 'json' }) as Keyspace);
+    }
+    const db = new Database(level, spaces);
+    await migrate(db);
+    return db;
+  }
+
+  space(name: KeyspaceName): Keyspace {
+    return this.spaces.get(name)!;
+  }
+
+  async get<T>(space: KeyspaceName, key: Buffer): Promise<T | undefined> {
+    return (await this.space(space).get(key)) as T | undefined;
+  }
+
+  /** Values of several keys in one call (undefined where absent). */
+  async getMany<T>(space: KeyspaceName, keys: Buffer[]): Promise<(T | undefined)[]> {
+    if (keys.length === 0) return [];
+    return (await this.space(space).getMany(keys)) as (T | undefined)[];
+  }
+
+  put(space: KeyspaceName, key: Buffer, value: unknown): BatchOp {
+    return { type: 'put', sublevel: this.space(space) as never, key, value };
+  }
+
+  del(space: KeyspaceName, key: Buffer): BatchOp {
+    return { type: 'del', sublevel: this.space(space) as never, key };
+  }
+
+  /**
+   * Apply the operations atomically and durably: the promise resolves only after
+   * LevelDB has fsync'd its log. Concurrent writers are group-committed by LevelDB,
+   * which merges queued batches into one log write and one fsync.
+   */
+  async write(ops: BatchOp[]): Promise<void> {
+    if (ops.length === 0) return;
+    await this.level.batch(ops as never, { sync: true });
+  }
+
+  /** Entries of a keyspace within a key range, in key order. */
+  async range<T>(
+    space: KeyspaceName,
+    opts: { gte?: Buffer; gt?: Buffer; lt?: Buffer; lte?: Buffer; reverse?: boolean; limit?: number },
+  ): Promise<Array<[Buffer, T]>> {
+    const out: Array<[Buffer, T]> = [];
+    for await (const [k, v] of this.space(space).iterator({ ...opts, limit: opts.limit ?? -1 })) {
+      out.push([k as Buffer, v as T]);
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.level.close();
+  }
+}
+
+/** A utf8 key for keyspaces keyed by a plain string. */
+export const strKey = (s: string): Buffer => Buffer.from(s, 'utf8');

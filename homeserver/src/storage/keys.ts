@@ -1,0 +1,47 @@
+// Byte layouts for composite keys. LevelDB orders keys bytewise, so integers are
+// written big-endian (byte order = numeric order) and string parts are joined by
+// 0xFF, a byte that never occurs in UTF-8 text and so never inside an identifier.
+
+export const SEP = 0xff;
+
+/** An unsigned integer (< 2^53) as 8 big-endian bytes. */
+export function u64(n: number): Buffer {
+  const b = Buffer.allocUnsafe(8);
+  b.writeBigUInt64BE(BigInt(n));
+  return b;
+}
+
+export function readU64(b: Buffer, offset = 0): number {
+  return Number(b.readBigUInt64BE(offset));
+}
+
+/** Join parts into one key: strings as UTF-8 followed by SEP, numbers as u64, Buffers verbatim. */
+export function key(...parts: Array<string | number | Buffer>): Buffer {
+  const bufs: Buffer[] = [];
+  for (const p of parts) {
+    if (typeof p === 'number') bufs.push(u64(p));
+    else if (typeof p === 'string') bufs.push(Buffer.from(p, 'utf8'), SEP_BUF);
+    else bufs.push(p);
+  }
+  return Buffer.concat(bufs);
+}
+const SEP_BUF = Buffer.from([SEP]);
+
+/** Range options that select every key beginning with `prefix`. */
+export function prefixRange(prefix: Buffer): { gte: Buffer; lt: Buffer } {
+  return { gte: prefix, lt: Buffer.concat([prefix, Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])]) };
+}
+
+/** Split a key of the form str SEP str SEP … into its string parts (trailing bytes after the last SEP are returned last). */
+export function splitStrings(k: Buffer): string[] {
+  const out: string[] = [];
+  let start = 0;
+  for (let i = 0; i < k.length; i++) {
+    if (k[i] === SEP) {
+      out.push(k.toString('utf8', start, i));
+      start = i + 1;
+    }
+  }
+  if (start < k.length) out.push(k.toString('latin1', start));
+  return out;
+}
