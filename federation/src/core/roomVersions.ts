@@ -21,7 +21,7 @@ export interface RoomVersionRules {
   strictCanonicalJson: boolean;
   /** v6+: `m.room.aliases` no longer has special auth rules. */
   specialCaseAliasesAuth: boolean;
-  /** v6+: power levels have a `notifications` key that survives redaction, and v10 auth rules for it. */
+  /** v6+: power levels may carry `notifications` (room: 50 by default), checked like other levels when changed. */
   limitNotificationsPowerLevels: boolean;
   /** v7+: `knock` membership and join rule. */
   knocking: boolean;

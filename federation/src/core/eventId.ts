@@ -1,0 +1,46 @@
+// Event and room IDs derived from an event's reference hash.
+// Spec: server-server-api.md "Calculating the reference hash for an event";
+// rooms/fragments/v1-event-ids.md, rooms/v3.md "Event IDs", fragments/v4-event-ids.md;
+// appendices.md "Room IDs" and rooms/v12.md for hash-derived room IDs.
+import { createHash } from 'node:crypto';
+import { encodeBase64, encodeBase64Url } from './base64.js';
+import { canonicalJsonWithout } from './canonicalJson.js';
+import { redact } from './redaction.js';
+import type { RoomVersionRules } from './roomVersions.js';
+import type { Pdu } from './types.js';
+
+const NOT_REFERENCED: ReadonlySet<string> = new Set(['signatures', 'unsigned']);
+
+/** Raw SHA-256 reference hash (32 bytes) over the redacted event. Throws CanonicalJsonError if not encodable. */
+export function referenceHash(pdu: Pdu, rules: RoomVersionRules): Buffer {
+  return createHash('sha256').update(canonicalJsonWithout(redact(pdu, rules), NOT_REFERENCED), 'utf8').digest();
+}
+
+/** The event's ID: carried in the event for v1/v2, otherwise `$` + its reference hash. */
+export function eventIdOf(pdu: Pdu, rules: RoomVersionRules): string {
+  switch (rules.eventIdFormat) {
+    case 'v1':
+      if (typeof pdu.event_id !== 'string') throw new Error('room version 1/2 event has no event_id');
+      return pdu.event_id;
+    case 'v3':
+      return '$' + encodeBase64(referenceHash(pdu, rules));
+    case 'v4':
+      return '$' + encodeBase64Url(referenceHash(pdu, rules));
+  }
+}
+
+/** The room ID a create event establishes: its `room_id`, or in v12 `!` + its reference hash. */
+export function roomIdOfCreateEvent(createPdu: Pdu, rules: RoomVersionRules): string {
+  if (rules.roomIdIsCreateEventHash) return '!' + encodeBase64Url(referenceHash(createPdu, rules));
+  if (typeof createPdu.room_id !== 'string') throw new Error('create event has no room_id');
+  return createPdu.room_id;
+}
+
+/** The room an event belongs to, or undefined if it names none (malformed). */
+export function roomIdOf(pdu: Pdu, rules: RoomVersionRules): string | undefined {
+  if (typeof pdu.room_id === 'string') return pdu.room_id;
+  if (rules.roomIdIsCreateEventHash && pdu.type === 'm.room.create' && pdu.state_key === '') {
+    return roomIdOfCreateEvent(pdu, rules);
+  }
+  return undefined;
+}
