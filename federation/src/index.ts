@@ -10,3 +10,4 @@ export * from "./core/pduFormat.js";
 export * from "./signing/ed25519Key.js";
 export * from "./signing/signJson.js";
 export * from "./signing/signEvent.js";
+export * from "./core/auth/index.js";
