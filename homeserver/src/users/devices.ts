@@ -1,0 +1,213 @@
+// Devices and the access tokens bound to them. Every device has at most one
+// token; logging in with an existing device ID replaces that device's token.
+// Spec: client-server-api/_index.md "Relationship between access tokens and devices",
+// modules/device_management.md.
+//
+// Mutations of one user's devices are serialised with a per-user lock that the
+// account service shares (`withUserLock`); the `plan…` methods expect the caller
+// to hold it, build the batch operations, and let the caller add its own
+// operations to the same atomic batch.
+import type { Logger } from 'pino';
+import type { Authenticator } from '../http/app.js';
+import { invalidParam, notFound } from '../http/errors.js';
+import type { Requester } from '../http/route.js';
+import type { BatchOp } from '../storage/db.js';
+import type { DeviceRecord, DevicesRepo } from '../storage/devicesRepo.js';
+import type { UsersRepo } from '../storage/usersRepo.js';
+import { KeyedMutex, type UserLock } from './keyedMutex.js';
+import type { AccountPorts } from './ports.js';
+import { TokenCache } from './tokenCache.js';
+import { hashToken, isValidDeviceId, newAccessToken, newDeviceId } from './tokens.js';
+
+/** Longest device display name (as Synapse). */
+export const MAX_DEVICE_DISPLAY_NAME = 100;
+
+export interface NewSessionOptions {
+  /** Reuse (or create) this device; generated when absent. */
+  deviceId?: string;
+  /** For a new device only. */
+  displayName?: string;
+  ip?: string;
+}
+
+export interface PlannedSession {
+  ops: BatchOp[];
+  accessToken: string;
+  deviceId: string;
+  /** Token hashes replaced by this session (evicted after the write). */
+  replaced: string[];
+}
+
+export interface PlannedDeletion {
+  ops: BatchOp[];
+  userId: string;
+  deviceIds: string[];
+  tokenHashes: string[];
+}
+
+export class DeviceManager implements Authenticator, UserLock {
+  private readonly locks = new KeyedMutex();
+  private readonly cache: TokenCache;
+
+  constructor(
+    private readonly devices: DevicesRepo,
+    private readonly users: UsersRepo,
+    private readonly ports: AccountPorts,
+    private readonly logger: Logger,
+    opts: { cacheSize?: number } = {},
+  ) {
+    this.cache = new TokenCache(opts.cacheSize);
+  }
+
+  /** Run `fn` while no other account or device change of this user runs. */
+  withUserLock<T>(userId: string, fn: () => Promise<T>): Promise<T> {
+    return this.locks.run(userId, fn);
+  }
+
+  // ── authentication ────────────────────────────────────────────────────────
+
+  async authenticate(accessToken: string): Promise<Requester | undefined> {
+    const hash = hashToken(accessToken);
+    const hex = hash.toString('hex');
+    const cached = this.cache.get(hex);
+    if (cached) return cached;
+    const generation = this.cache.generation;
+    const session = await this.devices.getSession(hash);
+    if (!session) return undefined;
+    // Deactivation deletes every token, but a login racing with it could leave one behind.
+    const user = await this.users.getUser(session.userId);
+    if (!user || user.deactivated) return undefined;
+    const requester: Requester = { userId: session.userId, deviceId: session.deviceId, isAdmin: user.admin };
+    this.cache.set(hex, requester, generation);
+    return requester;
+  }
+
+  /** Drop cached requesters of a user, e.g. after their admin flag changed. */
+  forgetCachedUser(userId: string): void {
+    this.cache.evictUser(userId);
+  }
+
+  // ── planning (caller holds the user lock) ─────────────────────────────────
+
+  /** A new access token for a new or existing device, as batch operations. */
+  async planSession(userId: string, opts: NewSessionOptions): Promise<PlannedSession> {
+    if (opts.deviceId !== undefined && !isValidDeviceId(opts.deviceId)) throw invalidParam('Invalid device_id');
+    checkDisplayName(opts.displayName);
+    const existing = opts.deviceId !== undefined ? await this.devices.getDevice(userId, opts.deviceId) : undefined;
+    const deviceId = opts.deviceId ?? (await this.freshDeviceId(userId));
+    const accessToken = newAccessToken();
+    const hash = hashToken(accessToken);
+    const now = Date.now();
+    const device: DeviceRecord = existing
+      ? { ...existing, tokenHash: hash.toString('hex'), lastSeenTs: now, lastSeenIp: opts.ip ?? existing.lastSeenIp }
+      : {
+          deviceId,
+          ...(opts.displayName !== undefined ? { displayName: opts.displayName } : {}),
+          tokenHash: hash.toString('hex'),
+          createdTs: now,
+          lastSeenTs: now,
+          ...(opts.ip ? { lastSeenIp: opts.ip } : {}),
+        };
+    const ops = [this.devices.putDevice(userId, device), this.devices.putSession(hash, { userId, deviceId })];
+    const replaced: string[] = [];
+    if (existing?.tokenHash) {
+      ops.push(this.devices.delSession(Buffer.from(existing.tokenHash, 'hex')));
+      replaced.push(existing.tokenHash);
+    }
+    return { ops, accessToken, deviceId, replaced };
+  }
+
+  /** Deletion of the given devices (unknown ones are skipped) with their tokens. */
+  async planDeletion(userId: string, deviceIds: string[]): Promise<PlannedDeletion> {
+    const unique = [...new Set(deviceIds)];
+    const found = await Promise.all(unique.map((id) => this.devices.getDevice(userId, id)));
+    return this.deletionOf(userId, found.filter((d): d is DeviceRecord => d !== undefined));
+  }
+
+  /** Deletion of all of a user's devices, optionally but one. */
+  async planDeleteAll(userId: string, exceptDeviceId?: string): Promise<PlannedDeletion> {
+    const all = await this.devices.listDevices(userId);
+    return this.deletionOf(userId, all.filter((d) => d.deviceId !== exceptDeviceId));
+  }
+
+  /** After a planned session was written: forget the tokens it replaced. */
+  sessionWritten(plan: PlannedSession): void {
+    if (plan.replaced.length) this.cache.evict(plan.replaced);
+  }
+
+  /** After a planned deletion was written: forget its tokens and tell the device-events port. */
+  async deletionWritten(plan: PlannedDeletion): Promise<void> {
+    this.cache.evict(plan.tokenHashes);
+    if (plan.deviceIds.length === 0) return;
+    try {
+      await this.ports.deviceEvents.devicesDeleted(plan.userId, plan.deviceIds);
+    } catch (err) {
+      this.logger.error({ err, userId: plan.userId }, 'device deletion hook failed');
+    }
+  }
+
+  // ── device management API ─────────────────────────────────────────────────
+
+  listDevices(userId: string): Promise<DeviceRecord[]> {
+    return this.devices.listDevices(userId);
+  }
+
+  async getDevice(userId: string, deviceId: string): Promise<DeviceRecord> {
+    const d = await this.devices.getDevice(userId, deviceId);
+    if (!d) throw notFound('Device not found');
+    return d;
+  }
+
+  async renameDevice(userId: string, deviceId: string, displayName: string | undefined): Promise<void> {
+    checkDisplayName(displayName);
+    await this.withUserLock(userId, async () => {
+      const d = await this.getDevice(userId, deviceId);
+      if (displayName === undefined) return;
+      await this.devices.write([this.devices.putDevice(userId, { ...d, displayName })]);
+    });
+    if (displayName === undefined) return;
+    try {
+      await this.ports.deviceEvents.deviceUpdated(userId, deviceId);
+    } catch (err) {
+      this.logger.error({ err, userId }, 'device update hook failed');
+    }
+  }
+
+  /** Delete devices and their tokens; unknown device IDs are ignored (the spec's "removed previously"). */
+  async deleteDevices(userId: string, deviceIds: string[]): Promise<void> {
+    const plan = await this.withUserLock(userId, async () => {
+      const p = await this.planDeletion(userId, deviceIds);
+      await this.devices.write(p.ops);
+      return p;
+    });
+    await this.deletionWritten(plan);
+  }
+
+  // ── helpers ───────────────────────────────────────────────────────────────
+
+  private deletionOf(userId: string, devices: DeviceRecord[]): PlannedDeletion {
+    const ops: BatchOp[] = [];
+    const tokenHashes: string[] = [];
+    for (const d of devices) {
+      ops.push(this.devices.delDevice(userId, d.deviceId));
+      if (d.tokenHash) {
+        ops.push(this.devices.delSession(Buffer.from(d.tokenHash, 'hex')));
+        tokenHashes.push(d.tokenHash);
+      }
+    }
+    return { ops, userId, deviceIds: devices.map((d) => d.deviceId), tokenHashes };
+  }
+
+  private async freshDeviceId(userId: string): Promise<string> {
+    for (;;) {
+      const id = newDeviceId();
+      if (!(await this.devices.getDevice(userId, id))) return id;
+    }
+  }
+}
+
+function checkDisplayName(name: string | undefined): void {
+  if (name !== undefined && name.length > MAX_DEVICE_DISPLAY_NAME) {
+    throw invalidParam(`Device display name is too long (max ${MAX_DEVICE_DISPLAY_NAME})`);
+  }
+}
