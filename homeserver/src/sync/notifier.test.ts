@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { SyncNotifier, type StreamWatch } from './notifier.js';
+
+/** A stream whose readable position the test moves by hand. */
+class ManualStream implements StreamWatch {
+  persisted = 0;
+  private readonly listeners: Array<(p: number) => void> = [];
+  onAdvance(l: (p: number) => void): void {
+    this.listeners.push(l);
+  }
+  advance(to: number): void {
+    this.persisted = to;
+    for (const l of this.listeners) l(to);
+  }
+}
+
+function setup() {
+  const stream = new ManualStream();
+  stream.persisted = 10;
+  return { stream, notifier: new SyncNotifier(stream) };
+}
+
+describe('sync notifier', () => {
+  it('it should wake a waiter at once when one of its rooms changes', async () => {
+    const { stream, notifier } = setup();
+    const t0 = Date.now();
+    const waiting = notifier.wait({ userId: '@a:x', roomIds: ['!r:x'], since: 10, timeoutMs: 10_000 });
+    stream.persisted = 11;
+    notifier.notify(11, { rooms: ['!r:x'] });
+    assert.equal(await waiting, 'woken');
+    assert.ok(Date.now() - t0 < 1000);
+    assert.equal(notifier.waiting, 0);
+    notifier.close();
+  });
+
+  it('it should wake a user for a change addressed to them (an invite to a room they are not in)', async () => {
+    const { stream, notifier } = setup();
+    const waiting = notifier.wait({ userId: '@a:x', roomIds: [], since: 10, timeoutMs: 10_000 });
+    stream.persisted = 11;
+    notifier.notify(11, { users: ['@a:x'], rooms: ['!other:x'] });
+    assert.equal(await waiting, 'woken');
+    notifier.close();
+  });
+
+  it('it should not wake for another user in an unrelated room, and time out instead', async () => {
+    const { stream, notifier } = setup();
+    const t0 = Date.now();
+    const waiting = notifier.wait({ userId: '@a:x', roomIds: ['!r:x'], since: 10, timeoutMs: 300 });
+    stream.persisted = 12;
+    notifier.notify(11, { rooms: ['!elsewhere:x'] });
+    notifier.notify(12, { users: ['@b:x'] });
+    assert.equal(await waiting, 'timeout');
+    const took = Date.now() - t0;
+    assert.ok(took >= 290 && took < 2000, `took ${took} ms`);
+    notifier.close();
+  });
+
+  it('it should hold a change back until its position is readable', async () => {
+    const { stream, notifier } = setup();
+    let outcome: string | undefined;
+    void notifier.wait({ userId: '@a:x', roomIds: ['!r:x'], since: 10, timeoutMs: 10_000 }).then((o) => (outcome = o));
+    notifier.notify(12, { rooms: ['!r:x'] }); // 11 is still being written
+    await new Promise((r) => setImmediate(r));
+    assert.equal(outcome, undefined, 'woken before position 12 was readable');
+    stream.advance(12);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(outcome, 'woken');
+    notifier.close();
+  });
+
+  it('it should return at once when a change happened after the caller built its response', async () => {
+    const { stream, notifier } = setup();
+    stream.persisted = 11;
+    notifier.notify(11, { rooms: ['!r:x'] });
+    assert.equal(await notifier.wait({ userId: '@a:x', roomIds: ['!r:x'], since: 10, timeoutMs: 10_000 }), 'woken');
+    // …but not for a change the caller's response already covered.
+    assert.equal(await notifier.wait({ userId: '@a:x', roomIds: ['!r:x'], since: 11, timeoutMs: 50 }), 'timeout');
+    notifier.close();
+  });
+
+  it('it should time out many waiters in deadline order with one timer', async () => {
+    const { notifier } = setup();
+    const order: number[] = [];
+    const timeouts = [120, 40, 80, 20, 60];
+    await Promise.all(
+      timeouts.map((ms) => notifier.wait({ userId: `@u${ms}:x`, roomIds: [], since: 10, timeoutMs: ms }).then(() => order.push(ms))),
+    );
+    assert.deepEqual(order, [...timeouts].sort((a, b) => a - b));
+    notifier.close();
+  });
+
+  it('it should wake 10,000 waiters on one room quickly', async () => {
+    const { stream, notifier } = setup();
+    const waits = Array.from({ length: 10_000 }, (_, i) =>
+      notifier.wait({ userId: `@u${i}:x`, roomIds: ['!busy:x', `!own${i}:x`], since: 10, timeoutMs: 60_000 }),
+    );
+    assert.equal(notifier.waiting, 10_000);
+    const t0 = performance.now();
+    stream.persisted = 11;
+    notifier.notify(11, { rooms: ['!busy:x'] });
+    const outcomes = await Promise.all(waits);
+    const took = performance.now() - t0;
+    assert.ok(outcomes.every((o) => o === 'woken'));
+    assert.equal(notifier.waiting, 0);
+    assert.ok(took < 500, `waking 10k waiters took ${took.toFixed(1)} ms`);
+    notifier.close();
+  });
+
+  it('it should release every held request on close', async () => {
+    const { notifier } = setup();
+    const w = notifier.wait({ userId: '@a:x', roomIds: ['!r:x'], since: 10, timeoutMs: 60_000 });
+    notifier.close();
+    assert.equal(await w, 'closed');
+    assert.equal(await notifier.wait({ userId: '@a:x', roomIds: [], since: 10, timeoutMs: 60_000 }), 'closed');
+  });
+});

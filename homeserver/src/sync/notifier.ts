@@ -1,0 +1,222 @@
+// Wakes long-polling /sync requests. A held request is a Waiter registered under the
+// keys it cares about — its user ID and the IDs of its joined rooms — and a change is
+// announced with the keys it touches and its stream position. Waking is a map lookup
+// and a Set walk per key; time-outs share ONE timer over a heap of deadlines, so a held
+// request costs a few small objects and nothing runs while nothing happens.
+//
+// A change is only announced to waiters once its position is readable (≤ the stream's
+// `persisted`), otherwise a woken request would find nothing and wait again. The last
+// position per key is remembered, so a request that registers just after a change it
+// did not see returns at once instead of sleeping through it.
+import type { RoomOutputs } from '../events/outputs.js';
+import type { Clock } from './ports.js';
+
+export type WaitOutcome = 'woken' | 'timeout' | 'closed';
+
+/** The stream counter as the notifier sees it. */
+export interface StreamWatch {
+  readonly persisted: number;
+  onAdvance(listener: (persisted: number) => void): void;
+}
+
+/** What a change touches: users (account data, invites…) and rooms (events, typing, receipts). Keys are IDs. */
+export interface ChangeKeys {
+  users?: Iterable<string>;
+  rooms?: Iterable<string>;
+}
+
+interface Waiter {
+  keys: string[];
+  deadline: number;
+  resolve: (outcome: WaitOutcome) => void;
+  done: boolean;
+}
+
+export class SyncNotifier {
+  private readonly byKey = new Map<string, Set<Waiter>>();
+  private readonly lastChanged = new Map<string, number>();
+  /** Announced changes whose position is not yet readable. */
+  private pending: Array<{ pos: number; keys: string[] }> = [];
+  /** Min-heap on deadline. Woken waiters stay until they surface or the heap is compacted. */
+  private heap: Waiter[] = [];
+  private deadInHeap = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+  private closed = false;
+
+  constructor(
+    private readonly stream: StreamWatch,
+    private readonly now: Clock = Date.now,
+  ) {
+    stream.onAdvance((p) => this.flush(p));
+  }
+
+  /** Number of requests currently held. */
+  get waiting(): number {
+    return this.heap.length - this.deadInHeap;
+  }
+
+  /** Announce a change at stream position `pos`. Call it before the position is finished. */
+  notify(pos: number, changed: ChangeKeys): void {
+    const keys = [...(changed.users ?? []), ...(changed.rooms ?? [])];
+    for (const k of keys) if ((this.lastChanged.get(k) ?? -1) < pos) this.lastChanged.set(k, pos);
+    if (pos <= this.stream.persisted) this.wake(keys);
+    else this.pending.push({ pos, keys });
+  }
+
+  /** Wake syncs on room events and redactions, and the target of every membership change. */
+  attach(outputs: RoomOutputs): void {
+    outputs.subscribe((out) => {
+      if (out.kind === 'new_event') {
+        const { pdu, roomId, stream } = out.event;
+        const users = pdu.type === 'm.room.member' && typeof pdu.state_key === 'string' ? [pdu.state_key] : [];
+        this.notify(stream, { rooms: [roomId], users });
+      } else {
+        this.notify(out.redaction.stream, { rooms: [out.roomId] });
+      }
+    });
+  }
+
+  /**
+   * Wait until something changes for `userId` or one of `roomIds` after position `since`
+   * (the position the caller's response was built at), or until `timeoutMs` passes.
+   */
+  wait(opts: { userId: string; roomIds: Iterable<string>; since: number; timeoutMs: number }): Promise<WaitOutcome> {
+    if (this.closed) return Promise.resolve('closed');
+    const keys = [opts.userId, ...opts.roomIds];
+    const readable = this.stream.persisted;
+    for (const k of keys) {
+      const last = this.lastChanged.get(k);
+      if (last !== undefined && last > opts.since && last <= readable) return Promise.resolve('woken');
+    }
+    if (opts.timeoutMs <= 0) return Promise.resolve('timeout');
+    return new Promise<WaitOutcome>((resolve) => {
+      const w: Waiter = { keys, deadline: this.now() + opts.timeoutMs, resolve, done: false };
+      for (const k of keys) {
+        let set = this.byKey.get(k);
+        if (!set) this.byKey.set(k, (set = new Set()));
+        set.add(w);
+      }
+      this.push(w);
+      this.schedule();
+    });
+  }
+
+  /** Release every held request (shutdown). */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const w of this.heap) this.finish(w, 'closed');
+    this.heap = [];
+    this.deadInHeap = 0;
+  }
+
+  private flush(persisted: number): void {
+    if (this.pending.length === 0) return;
+    const still: Array<{ pos: number; keys: string[] }> = [];
+    for (const p of this.pending) {
+      if (p.pos <= persisted) this.wake(p.keys);
+      else still.push(p);
+    }
+    this.pending = still;
+  }
+
+  private wake(keys: string[]): void {
+    for (const k of keys) {
+      const set = this.byKey.get(k);
+      if (!set) continue;
+      for (const w of set) this.finish(w, 'woken');
+    }
+    if (this.deadInHeap === this.heap.length) {
+      // Nobody left waiting: drop the timer too, so an idle server holds no handles.
+      this.heap = [];
+      this.deadInHeap = 0;
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.timerAt = Infinity;
+    } else if (this.deadInHeap > 64 && this.deadInHeap * 2 > this.heap.length) this.compact();
+  }
+
+  private finish(w: Waiter, outcome: WaitOutcome): void {
+    if (w.done) return;
+    w.done = true;
+    this.deadInHeap++;
+    for (const k of w.keys) {
+      const set = this.byKey.get(k);
+      if (!set) continue;
+      set.delete(w);
+      if (set.size === 0) this.byKey.delete(k);
+    }
+    w.resolve(outcome);
+  }
+
+  // ── deadlines: one timer for the earliest ──────────────────────────────────
+  private schedule(): void {
+    const head = this.heap[0];
+    if (!head || this.closed) return;
+    if (head.deadline >= this.timerAt && this.timer) return;
+    clearTimeout(this.timer);
+    this.timerAt = head.deadline;
+    this.timer = setTimeout(() => this.expire(), Math.max(0, head.deadline - this.now()));
+  }
+
+  private expire(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    const t = this.now();
+    while (this.heap.length > 0 && this.heap[0].deadline <= t) {
+      const w = this.pop();
+      if (w.done) this.deadInHeap--;
+      else {
+        this.finish(w, 'timeout');
+        this.deadInHeap--;
+      }
+    }
+    this.schedule();
+  }
+
+  private compact(): void {
+    this.heap = this.heap.filter((w) => !w.done);
+    this.deadInHeap = 0;
+    // Re-heapify bottom-up.
+    for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.down(i);
+  }
+
+  private push(w: Waiter): void {
+    const h = this.heap;
+    h.push(w);
+    let i = h.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (h[parent].deadline <= h[i].deadline) break;
+      [h[parent], h[i]] = [h[i], h[parent]];
+      i = parent;
+    }
+  }
+
+  private pop(): Waiter {
+    const h = this.heap;
+    const top = h[0];
+    const last = h.pop()!;
+    if (h.length > 0) {
+      h[0] = last;
+      this.down(0);
+    }
+    return top;
+  }
+
+  private down(i: number): void {
+    const h = this.heap;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && h[l].deadline < h[m].deadline) m = l;
+      if (r < h.length && h[r].deadline < h[m].deadline) m = r;
+      if (m === i) return;
+      [h[m], h[i]] = [h[i], h[m]];
+      i = m;
+    }
+  }
+}

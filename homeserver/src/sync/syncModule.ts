@@ -1,0 +1,90 @@
+// Builds the sync module (sync, history reads, typing, receipts, account data,
+// filters) from its parts, for main.ts and tests.
+import type { RoomOutputs } from '../events/outputs.js';
+import type { Route } from '../http/route.js';
+import type { RoomReader } from '../rooms/types.js';
+import { AccountDataRepo } from '../storage/accountDataRepo.js';
+import type { Database } from '../storage/db.js';
+import { FiltersRepo } from '../storage/filtersRepo.js';
+import { ReceiptsRepo } from '../storage/receiptsRepo.js';
+import { accountDataRoutes } from '../api/client/accountData.js';
+import { contextRoutes } from '../api/client/context.js';
+import { filterRoutes } from '../api/client/filters.js';
+import { messagesRoutes } from '../api/client/messages.js';
+import { receiptRoutes } from '../api/client/receipts.js';
+import { syncRoutes } from '../api/client/sync.js';
+import { typingRoutes } from '../api/client/typing.js';
+import { AccountDataService } from './accountData.js';
+import { FilterService } from './filters.js';
+import { SyncNotifier, type StreamWatch } from './notifier.js';
+import { PaginationService } from './pagination.js';
+import type { ClientEventFormatter, Clock, StreamPositions, VisibilityFilter } from './ports.js';
+import { ReceiptService } from './receipts.js';
+import { RoomsSync } from './roomsSync.js';
+import { EventSerializer } from './serialize.js';
+import { SyncService } from './syncService.js';
+import { TypingService } from './typing.js';
+
+export interface SyncModuleDeps {
+  db: Database;
+  stream: StreamPositions & StreamWatch;
+  reader: RoomReader;
+  outputs: RoomOutputs;
+  /** rooms/visibility.ts HistoryVisibility.filter. */
+  visible: VisibilityFilter;
+  /** events/clientEvent.ts toClientEvent. */
+  format: ClientEventFormatter;
+  now?: Clock;
+  /** See RoomsSyncDeps.windowCap (tests lower it to exercise the per-room path). */
+  windowCap?: number;
+}
+
+export interface SyncModule {
+  routes: Route<unknown, unknown>[];
+  notifier: SyncNotifier;
+  sync: SyncService;
+  accountData: AccountDataService;
+  receipts: ReceiptService;
+  typing: TypingService;
+  filters: FilterService;
+  pagination: PaginationService;
+  /** Release held long-polls and timers (shutdown). */
+  close(): void;
+}
+
+export function createSyncModule(deps: SyncModuleDeps): SyncModule {
+  const { db, stream, reader } = deps;
+  const now = deps.now ?? Date.now;
+  const notifier = new SyncNotifier(stream, now);
+  notifier.attach(deps.outputs);
+  const accountData = new AccountDataService({ repo: new AccountDataRepo(db), stream, notifier });
+  const receipts = new ReceiptService({ repo: new ReceiptsRepo(db), reader, stream, notifier, accountData, now });
+  const typing = new TypingService({ reader, stream, notifier, now });
+  const filters = new FilterService(new FiltersRepo(db));
+  const serializer = new EventSerializer(deps.format);
+  const rooms = new RoomsSync({ reader, visible: deps.visible, serializer, receipts, typing, windowCap: deps.windowCap });
+  const sync = new SyncService({ rooms, accountData, notifier, stream, now });
+  const pagination = new PaginationService({ reader, visible: deps.visible, serializer, stream, now });
+  return {
+    routes: [
+      ...syncRoutes({ sync, filters }),
+      ...filterRoutes({ filters }),
+      ...messagesRoutes({ pagination }),
+      ...contextRoutes({ pagination }),
+      ...typingRoutes({ typing }),
+      ...receiptRoutes({ receipts }),
+      ...accountDataRoutes({ accountData }),
+    ],
+    notifier,
+    sync,
+    accountData,
+    receipts,
+    typing,
+    filters,
+    pagination,
+    close() {
+      notifier.close();
+      typing.close();
+    },
+  };
+}

@@ -1,0 +1,136 @@
+// GET /sync: builds the response for the window (since, upTo] where upTo is the stream's
+// readable position, and long-polls when there is nothing to say.
+// Spec: client-server-api/_index.md "Syncing"; data/api/client-server/sync.yaml.
+import type { AccountDataEntry } from '../storage/accountDataRepo.js';
+import type { AccountDataService } from './accountData.js';
+import type { CompiledFilter } from './filterMatch.js';
+import type { SyncNotifier } from './notifier.js';
+import type { Clock, Viewer } from './ports.js';
+import type { RoomsSync } from './roomsSync.js';
+import { encodeToken } from './token.js';
+
+/** Longest a /sync may be held, whatever timeout the client asks for. */
+export const MAX_SYNC_TIMEOUT_MS = 120_000;
+
+export interface SyncParams {
+  viewer: Viewer;
+  since: number | undefined;
+  fullState: boolean;
+  filter: CompiledFilter;
+  timeoutMs: number;
+}
+
+/** What an extension (to-device, device lists, presence…) sees of a sync. */
+export interface ExtensionWindow {
+  viewer: Viewer;
+  since: number | undefined;
+  upTo: number;
+  fullState: boolean;
+  filter: CompiledFilter;
+}
+
+/**
+ * Another module's part of the /sync response. `fields` are merged into the top level
+ * (replacing the empty placeholders); `hasNews` says whether they hold anything the
+ * client has not seen, which ends a long-poll. Wake a held sync with SyncNotifier.notify.
+ */
+export interface SyncExtension {
+  contribute(w: ExtensionWindow): Promise<{ fields: Record<string, unknown>; hasNews: boolean }>;
+}
+
+export interface SyncServiceDeps {
+  rooms: RoomsSync;
+  accountData: Pick<AccountDataService, 'forSync'>;
+  notifier: Pick<SyncNotifier, 'wait'>;
+  stream: { readonly persisted: number };
+  now?: Clock;
+}
+
+export class SyncService {
+  private readonly extensions: SyncExtension[] = [];
+  private readonly now: Clock;
+
+  constructor(private readonly deps: SyncServiceDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  addExtension(ext: SyncExtension): void {
+    this.extensions.push(ext);
+  }
+
+  async sync(p: SyncParams): Promise<Record<string, unknown>> {
+    // sync.yaml: full_state ignores the timeout; an initial sync never waits (as Synapse).
+    const mayWait = p.since !== undefined && !p.fullState && p.timeoutMs > 0;
+    const deadline = this.now() + Math.min(p.timeoutMs, MAX_SYNC_TIMEOUT_MS);
+    let since = p.since;
+    for (;;) {
+      const upTo = this.deps.stream.persisted;
+      const built = await this.build(p, since, upTo);
+      const remaining = deadline - this.now();
+      if (!built.empty || !mayWait || remaining <= 0) return built.response;
+      // Nothing for this user in (since, upTo]: waiting from upTo is the same as the
+      // client having synced to upTo, and spares re-reading the window.
+      since = upTo;
+      const outcome = await this.deps.notifier.wait({
+        userId: p.viewer.userId,
+        roomIds: built.joinedRoomIds,
+        since: upTo,
+        timeoutMs: remaining,
+      });
+      if (outcome === 'closed') return built.response;
+      if (outcome === 'timeout') return (await this.build(p, since, this.deps.stream.persisted)).response;
+    }
+  }
+
+  private async build(p: SyncParams, since: number | undefined, upTo: number) {
+    const now = this.now();
+    const accountData = await this.deps.accountData.forSync(p.viewer.userId, since, upTo);
+    const global: AccountDataEntry[] = [];
+    const byRoom = new Map<string, AccountDataEntry[]>();
+    for (const e of accountData) {
+      if (e.roomId === '') global.push(e);
+      else {
+        let list = byRoom.get(e.roomId);
+        if (!list) byRoom.set(e.roomId, (list = []));
+        list.push(e);
+      }
+    }
+    const { rooms, joinedRoomIds } = await this.deps.rooms.build({
+      viewer: p.viewer,
+      since,
+      upTo,
+      fullState: p.fullState,
+      filter: p.filter,
+      now,
+      roomAccountData: byRoom,
+    });
+    const af = p.filter.accountData;
+    let accountDataEvents = global.filter((e) => af.matches({ type: e.type })).map((e) => ({ type: e.type, content: e.content }));
+    if (af.limit !== undefined) accountDataEvents = accountDataEvents.slice(0, af.limit);
+
+    // Placeholders until presence and E2EE land; their modules replace them as extensions.
+    const response: Record<string, unknown> = {
+      next_batch: encodeToken(upTo),
+      rooms,
+      account_data: { events: accountDataEvents },
+      presence: { events: [] },
+      to_device: { events: [] },
+      device_lists: { changed: [], left: [] },
+      device_one_time_keys_count: {},
+    };
+    let extensionNews = false;
+    for (const ext of this.extensions) {
+      const { fields, hasNews } = await ext.contribute({ viewer: p.viewer, since, upTo, fullState: p.fullState, filter: p.filter });
+      Object.assign(response, fields);
+      extensionNews ||= hasNews;
+    }
+    const empty =
+      !extensionNews &&
+      accountDataEvents.length === 0 &&
+      Object.keys(rooms.join).length === 0 &&
+      Object.keys(rooms.invite).length === 0 &&
+      Object.keys(rooms.leave).length === 0 &&
+      Object.keys(rooms.knock).length === 0;
+    return { response, empty, joinedRoomIds };
+  }
+}
