@@ -1,0 +1,109 @@
+// Ports: what the federation layer needs from the homeserver that hosts it.
+// The homeserver implements these (LevelDB, its signing key); the federation
+// code never imports homeserver modules.
+import type { JsonObject, Pdu } from './core/types.js';
+import type { SigningKey } from './signing/ed25519Key.js';
+
+// ---------------------------------------------------------------- identity
+
+/** A key we no longer sign with but still publish, so old events stay verifiable. */
+export interface OldVerifyKey {
+  keyId: string;
+  /** Unpadded base64 of the raw 32-byte public key. */
+  publicKeyBase64: string;
+  /** When we stopped using it (ms). */
+  expiredTs: number;
+}
+
+/** This server's name and keys (the rooms service creates and persists the key). */
+export interface LocalServerIdentity {
+  readonly serverName: string;
+  /** The key used for requests, events and our key documents. */
+  readonly signingKey: SigningKey;
+  /** Retired keys, published under `old_verify_keys`. */
+  readonly oldVerifyKeys?: readonly OldVerifyKey[];
+}
+
+// ---------------------------------------------------------------- remote keys
+
+/** One remote verify key as the key ring trusts it. */
+export interface StoredVerifyKey {
+  /** Unpadded base64 public key. */
+  key: string;
+  /**
+   * Current keys: the published `valid_until_ts`, already capped at receipt + 7 days
+   * (v5-signing-requirements). Old keys: undefined.
+   */
+  validUntilTs?: number;
+  /** Old keys only: `expired_ts` from `old_verify_keys`. */
+  expiredTs?: number;
+}
+
+/** Everything we know about one server's keys. */
+export interface StoredServerKeys {
+  serverName: string;
+  /** keyId → key. Keys are never dropped: old events still need them. */
+  keys: Record<string, StoredVerifyKey>;
+  /**
+   * The newest verified `/_matrix/key/v2/server` document, exactly as the origin
+   * signed it (other servers' signatures removed); a notary serves it on.
+   */
+  document?: JsonObject;
+  /** When `document` was received (ms). */
+  fetchedTs: number;
+}
+
+/** Durable cache of remote servers' keys. Writes replace the whole record of a server. */
+export interface RemoteKeyStore {
+  load(serverName: string): Promise<StoredServerKeys | undefined>;
+  save(record: StoredServerKeys): Promise<void>;
+}
+
+// ---------------------------------------------------------------- outbound queue
+
+/** An EDU as it goes into a transaction. */
+export interface Edu {
+  edu_type: string;
+  content: JsonObject;
+}
+
+/** What is queued for a destination: a PDU by event ID (fetched when sent), or an EDU inline. */
+export type QueueItem = { kind: 'pdu'; eventId: string } | { kind: 'edu'; edu: Edu };
+
+/** A persisted queue entry. `seq` increases per destination and survives restarts. */
+export interface QueueEntry {
+  seq: number;
+  /** Enqueue time (ms); part of the transaction ID so IDs stay unique if the store is reset. */
+  ts: number;
+  item: QueueItem;
+}
+
+/** Backoff state of a destination, kept across restarts (Synapse's `destinations` table). */
+export interface RetryState {
+  /** Consecutive failures; 0 means healthy. */
+  failures: number;
+  /** No attempt before this time (ms). */
+  retryAtTs: number;
+}
+
+/**
+ * One ordered queue per destination, durable. `append` must be atomic per call and
+ * assign consecutive, ever-increasing `seq`s; `peek` returns the oldest entries in
+ * order; `ack` deletes every entry with `seq <= upToSeq`.
+ */
+export interface DestinationQueueStore {
+  append(destination: string, items: readonly QueueItem[], ts: number): Promise<void>;
+  peek(destination: string, limit: number): Promise<QueueEntry[]>;
+  ack(destination: string, upToSeq: number): Promise<void>;
+  /** Destinations with queued entries (read on start to resume sending). */
+  pendingDestinations(): Promise<string[]>;
+  getRetry(destination: string): Promise<RetryState | undefined>;
+  /** `undefined` clears it (destination healthy). */
+  setRetry(destination: string, state: RetryState | undefined): Promise<void>;
+}
+
+/** Where queued event IDs are turned back into PDUs (the homeserver's event store). */
+export interface PduSource {
+  /** The federation form of each event found; missing IDs (purged, unknown) are skipped. */
+  getPdus(eventIds: readonly string[]): Promise<Map<string, Pdu>>;
+}
