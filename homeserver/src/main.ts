@@ -12,6 +12,18 @@ import { createApp } from './http/app.js';
 import { RateLimiter } from './http/rateLimiter.js';
 import type { Route } from './http/route.js';
 import { discoveryRoutes } from './api/client/discovery.js';
+import { createAccountsModule } from './users/accountsModule.js';
+import { noopAccountPorts } from './users/ports.js';
+import { RoomOutputs } from './events/outputs.js';
+import { openRooms } from './rooms/roomsModule.js';
+import { roomRoutes } from './api/client/rooms.js';
+import { loadOrCreateSigningKey } from './storage/signingKeyRepo.js';
+import { StoredProfiles } from './storage/profilesView.js';
+import { UsersRepo } from './storage/usersRepo.js';
+import { createSyncModule } from './sync/syncModule.js';
+import { toClientEvent } from './events/clientEvent.js';
+import { createE2eeModule } from './e2ee/e2eeModule.js';
+import { createMediaModule } from './media/mediaModule.js';
 
 export interface RunningServer {
   /** Stop accepting, let in-flight requests and writes finish, close the database. */
@@ -30,8 +42,65 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
   void stream;
   const shutdownHooks: Array<() => Promise<void> | void> = [];
   const routes: Route<unknown, unknown>[] = [...discoveryRoutes({ publicBaseUrl })];
-  const authenticator = { authenticate: async () => undefined };
+  // accounts, devices, profiles, UIA (users/accountsModule.ts). The ports are no-ops until the
+  // rooms and E2EE services exist: replace accountPorts.membership/.profile/.deviceEvents then.
+  const accountPorts = noopAccountPorts();
+  const accountsModule = createAccountsModule(
+    db,
+    { serverName: config.server_name, registration: config.registration },
+    accountPorts,
+    logger,
+  );
+  routes.push(...accountsModule.routes);
+  const authenticator = accountsModule.accounts;
+  // rooms: event graph, room writer, RoomReader, room endpoints (rooms/roomsModule.ts).
+  const roomOutputs = new RoomOutputs();
+  const rooms = await openRooms({
+    db,
+    counter: stream,
+    outputs: roomOutputs,
+    serverName: config.server_name,
+    signingKey: await loadOrCreateSigningKey(db),
+    profiles: new StoredProfiles(new UsersRepo(db)),
+    onError: (err, what) => logger.error({ err }, `rooms: ${what} failed`),
+  });
+  routes.push(...roomRoutes(rooms));
+  accountPorts.membership = { leaveAllRooms: (userId) => rooms.membership.leaveAllRooms(userId) };
+  accountPorts.profile = { profileChanged: (userId) => rooms.membership.profileChanged(userId) };
+  shutdownHooks.push(() => rooms.drain());
+  // sync, /messages, /context, typing, receipts, read markers, account data, filters (sync/syncModule.ts).
+  const syncModule = createSyncModule({
+    db,
+    stream,
+    reader: rooms.reader,
+    outputs: roomOutputs,
+    visible: (userId, roomId, events) => rooms.visibility.filter(userId, roomId, events),
+    format: toClientEvent,
+  });
+  routes.push(...syncModule.routes);
+  // First of all hooks: held long-polls return at once so that in-flight requests can end.
+  shutdownHooks.unshift(() => syncModule.close());
+  // end-to-end encryption: keys, cross-signing, to-device, key backup, dehydrated devices (e2ee/e2eeModule.ts).
+  const e2ee = createE2eeModule({
+    db,
+    serverName: config.server_name,
+    stream,
+    notifier: syncModule.notifier,
+    rooms: rooms.reader,
+    outputs: roomOutputs,
+    devices: accountsModule.devices,
+    uia: accountsModule.uia,
+  });
+  routes.push(...e2ee.routes);
+  accountPorts.deviceEvents = e2ee.deviceEvents;
+  syncModule.sync.addExtension(e2ee.service.syncExtension);
+  // media repository: uploads, downloads, thumbnails, URL previews (media/mediaModule.ts).
+  const mediaModule = await createMediaModule(db, { serverName: config.server_name, dataDir: config.data_dir, media: config.media }, logger);
+  routes.push(...mediaModule.routes);
+  shutdownHooks.unshift(() => mediaModule.close());
   // ───────────────────────────────────────────────────────────────────────────
+  // Once every port is plugged in: finish deactivations that a stop interrupted (never rejects).
+  void accountsModule.accounts.resumePendingDeactivations();
 
   if (config.registration.open) {
     logger.warn(

@@ -51,3 +51,10 @@ export const guestAccessForbidden = () => new MatrixError(403, 'M_GUEST_ACCESS_F
 export const badState = (msg: string) => new MatrixError(400, 'M_BAD_STATE', msg);
 export const invalidToken = (msg: string) => new MatrixError(401, 'M_UNKNOWN_TOKEN', msg);
 export const notFoundOrForbidden = forbidden;
+// Rooms
+export const invalidRoomState = (msg: string) => new MatrixError(400, 'M_INVALID_ROOM_STATE', msg);
+export const unsupportedFeature = (msg: string) => new MatrixError(400, 'M_UNRECOGNIZED', msg);
+export const aliasExists = (alias: string) => new MatrixError(409, 'M_UNKNOWN', `Room alias ${alias} already exists`);
+// Media
+export const cannotOverwriteMedia = () => new MatrixError(409, 'M_CANNOT_OVERWRITE_MEDIA', 'Media already uploaded');
+export const notYetUploaded = () => new MatrixError(504, 'M_NOT_YET_UPLOADED', 'Content has not yet been uploaded');

@@ -1,7 +1,7 @@
 // The contract between the room service (writer of room data) and its readers
 // (sync, pagination, membership queries, federation later). Readers depend on
 // these interfaces only, never on the storage layout.
-import type { Pdu, StateKey } from '@parley/federation/core/types';
+import type { JsonObject, Pdu, StateKey } from '@parley/federation/core/types';
 
 export type Membership = 'join' | 'invite' | 'leave' | 'ban' | 'knock';
 
@@ -15,6 +15,13 @@ export interface StoredEvent {
   stream: number;
   /** Set when a redaction was applied: the redaction event's ID. */
   redactedBy?: string;
+  /** Set with redactedBy: the redaction event itself, for `unsigned.redacted_because`. */
+  redactedBecause?: { eventId: string; pdu: Pdu };
+  /**
+   * For a state event that replaced an earlier one: that event's ID, sender and content
+   * as they were when this event was written (`unsigned.prev_content`, `replaces_state`).
+   */
+  replaces?: { eventId: string; sender: string; content: JsonObject };
   /** The sending device's transaction, so that only that device sees `unsigned.transaction_id`. */
   txn?: { deviceId: string; txnId: string };
   /** Known to the server but not part of the room's timeline (e.g. fetched auth events). */
@@ -49,6 +56,11 @@ export interface RoomReader {
   stateAfter(eventId: string): Promise<Map<StateKey, string> | undefined>;
   /** The state before the given event. */
   stateBefore(eventId: string): Promise<Map<StateKey, string> | undefined>;
+  /**
+   * Selected entries of the state before or after each event (state key → event ID, absent
+   * keys left out); undefined for unknown events. Much cheaper than stateAfter for a few keys.
+   */
+  stateEntriesAt(eventIds: string[], keys: StateKey[], at: 'before' | 'after'): Promise<Array<Map<StateKey, string> | undefined>>;
   /** The state of the room as of stream position `at` (after the last event with stream <= at). */
   stateAtStream(roomId: string, at: number): Promise<Map<StateKey, string>>;
   membership(roomId: string, userId: string): Promise<MemberRecord | undefined>;

@@ -9,7 +9,7 @@ export const SCHEMA_VERSION = 1;
 
 export const KEYSPACES = {
   // ── meta ───────────────────────────────────────────────────────────────────
-  /** name (utf8) → value: schema_version, stream_reserved (sync-token high-water mark), signing_key … */
+  /** name (utf8) → value: schema_version, stream_reserved (sync-token high-water mark), signing_key, user_id_seq (last generated numeric localpart) … */
   meta_value: 'meta',
 
   // ── identifiers ────────────────────────────────────────────────────────────
@@ -19,6 +19,8 @@ export const KEYSPACES = {
   short_roomid: 's2rid',
   /** event ID (utf8) → short event ID (number) */
   eventid_short: 'eid2s',
+  /** short event u64 → event ID (string): turns state maps of short IDs back into event IDs */
+  short_eventid: 's2eid',
   /** "type\0stateKey" (utf8) → short state key (number) */
   statekey_short: 'sk2s',
   /** short state key u64 → "type\0stateKey" */
@@ -27,13 +29,19 @@ export const KEYSPACES = {
   // ── rooms and events ───────────────────────────────────────────────────────
   /** short room u64 → RoomRecord (version, current state group, forward extremities, …) */
   shortroom_room: 'room',
-  /** short event u64 → StoredEvent (the PDU as received/created — pruned when redacted — plus its placement) */
+  /**
+   * short event u64 → EventRecord: StoredEvent (the PDU as received/created — pruned when
+   * redacted) plus its placement (short room, state groups before/after, replaced state).
+   */
   shortevent_event: 'pdu',
   /** short room u64 · stream u64 → short event (number): a room's timeline in stream order */
   roomstream_event: 'tl',
   /** stream u64 → [short room, short event]: every room event in the global order (incremental /sync) */
   stream_roomevent: 'st',
-  /** state group u64 → StateGroup (parent group + delta, or a full snapshot) */
+  /**
+   * state group u64 → StateGroupRecord { room, parent?, level, set: [short state key, short event]…
+   * flattened, remove: short state keys }: a delta on `parent`, or a full snapshot when level = 0
+   */
   stategroup_delta: 'sg',
   /** short room u64 · short state key u64 → short event (number): the room's current state */
   roomstatekey_event: 'cs',
@@ -41,12 +49,19 @@ export const KEYSPACES = {
   roomuser_member: 'rm',
   /** user ID str· · short room u64 → MemberRecord: the rooms of a user and their membership there */
   userroom_member: 'ur',
-  /** user ID str· · device ID str· · txn ID str· → event ID (string): PUT /send idempotency */
+  /**
+   * user ID str· · device ID str· · room ID str· · endpoint str· · txn ID str· → event ID (string):
+   * PUT /send and /redact idempotency; endpoint is `send:<type>` or `redact:<event ID>`
+   */
   txn_eventid: 'txn',
   /** room alias (utf8) → { roomId, creator } */
   alias_room: 'alias',
+  /** short room u64 · room alias str· → true: the local aliases of a room */
+  roomalias_alias: 'ralias',
   /** target event ID (utf8) → redaction event ID: redactions applied to stored events */
   eventid_redactedby: 'redby',
+  /** room ID (utf8) → true: rooms published in the room directory (createRoom visibility: public) */
+  roomid_published: 'pubroom',
 
   // ── accounts ───────────────────────────────────────────────────────────────
   /** user ID (utf8) → UserRecord (password hash, admin, deactivated, created) */
@@ -59,16 +74,94 @@ export const KEYSPACES = {
   tokenhash_session: 'tok',
   /** user ID str· · filter ID str· → filter JSON */
   userfilter_filter: 'filter',
+  /** user ID (utf8) → { since }: deactivated users still to be removed from their rooms (resumed at start) */
+  userid_pendingdeactivation: 'deactq',
 
   // ── per-user and per-room streams ──────────────────────────────────────────
   /** user ID str· · room ID str· ('' = global) · type str· → { content, stream } */
   useraccountdata_data: 'ad',
-  /** user ID str· · stream u64 → { roomId, type }: account data changes in stream order */
+  /** user ID str· · stream u64 → { roomId, type }: account data changes in stream order (one entry per key: the latest) */
   userstream_accountdata: 'ads',
-  /** short room u64 · receipt type str· · thread str· · user ID str· → { eventId, ts, stream } */
+  /** room ID str· · receipt type str· · thread str· ('' = unthreaded) · user ID str· → { eventId, eventStream, ts, stream } */
   receipt_data: 'rcpt',
-  /** short room u64 · stream u64 → receipt key (Buffer as base64): receipts in stream order */
+  /** room ID str· · stream u64 → { type, thread, userId }: receipts in stream order (one entry per receipt: the latest) */
   roomstream_receipt: 'rcpts',
+
+  // ── media ──────────────────────────────────────────────────────────────────
+  /**
+   * local media ID (utf8) → MediaRecord { uploader, created_ts, authenticated, content_type?,
+   * upload_name?, sha256?, size?, sniffed_type?, unused_expires_at?, quarantined? }; sha256 is
+   * absent while an async upload (POST /create) is pending. Bytes live in the media store.
+   */
+  mediaid_media: 'media',
+  /** user ID str· · created_ts u64 · media ID str· → true: a user's uploads in time order (admin API) */
+  usermedia_media: 'umedia',
+  /** user ID str· · media ID str· → unused_expires_at (number): created IDs still waiting for content */
+  userpending_media: 'mpend',
+  /**
+   * media ID str· · method str· · width u64 · height u64 · 'a'|'s' (animated, static) str· →
+   * ThumbnailRecord { sha256, content_type, size, width, height }: generated thumbnails
+   */
+  mediathumb_thumb: 'mthumb',
+  /** URL str· · fetched_ts u64 → { og, expires_ts }: URL previews, kept per fetch for `ts` queries */
+  urlts_preview: 'urlprev',
+
+  // ── end-to-end encryption ──────────────────────────────────────────────────
+  /** user ID str· · device ID str· → DeviceKeys: a device's identity keys exactly as it signed and uploaded them */
+  userdevice_devicekeys: 'e2dk',
+  /**
+   * user ID str· · device ID str· · algorithm str· · upload seq u64 · key ID str· → { algorithm, keyId, key }:
+   * unclaimed one-time keys; a claim takes the lowest seq (upload order)
+   */
+  userdevicealgseq_otk: 'e2otk',
+  /** user ID str· · device ID str· · "algorithm:key ID" str· → { seq, key }: the same keys by ID (duplicate checks) */
+  userdevicekeyid_otk: 'e2otkid',
+  /** user ID str· · device ID str· · algorithm str· → { algorithm, keyId, key, used }: the device's fallback key per algorithm */
+  userdevicealg_fallback: 'e2fb',
+  /** user ID str· · usage str· ('master' | 'self_signing' | 'user_signing') → CrossSigningKey as uploaded */
+  userusage_crosssigning: 'e2xs',
+  /**
+   * target user ID str· · target key ID str· (device ID or cross-signing public key) · signer user ID str· ·
+   * signer key ID str· → StoredSignature: signatures uploaded with /keys/signatures/upload
+   */
+  targetsigner_signature: 'e2sig',
+  /** stream u64 · user ID str· → { userId, selfOnly? }: device-list / cross-signing changes in stream order */
+  stream_devicelist: 'e2dl',
+  /** user ID str· · device ID str· · stream u64 → { pos, event }: queued to-device messages of a device */
+  userdevicestream_todevice: 'e2td',
+  /** sender user ID str· · sender device ID str· · txn ID str· → stream position: /sendToDevice idempotency */
+  senderdevicetxn_todevice: 'e2tdtx',
+  /**
+   * user ID str· · device ID str· · sync token u64 → last delivered stream position: a /sync response
+   * that carried only part of the queue (acknowledging that token deletes only that far)
+   */
+  userdevicetoken_partialdelivery: 'e2tdp',
+  /** user ID str· · version u64 → BackupVersion (deleted versions stay as tombstones so numbers are never reused) */
+  userversion_backup: 'e2bv',
+  /** user ID str· · version u64 · room ID str· · session ID str· → { roomId, sessionId, data: KeyBackupData } */
+  userversionroomsession_backupkey: 'e2bk',
+  /** user ID (utf8) → DehydratedDevice { deviceId, deviceData } (MSC3814) */
+  userid_dehydrateddevice: 'e2dh',
+
+  // ── push (push/; storage/pushRulesRepo.ts, pushersRepo.ts, notificationsRepo.ts) ──
+  /** user ID (utf8) → StoredPushRules { rules: kind → [PushRule] (most important first), defaults: "kind/ruleId" → { enabled?, actions? } } */
+  userid_pushrules: 'pushrules',
+  /** user ID str· · app ID str· · pushkey str· → PusherRecord (as set through /pushers/set, plus its creation time and device) */
+  userpusher_pusher: 'pusher',
+  /** app ID str· · pushkey str· · user ID str· → true: who else has this pushkey (append: false, rejected pushkeys) */
+  apppushkey_user: 'pusherkey',
+  /** user ID str· · app ID str· · pushkey str· → stream position (number) of the last notification the pusher handled */
+  userpusher_sent: 'pushersent',
+  /** user ID str· · stream u64 → NotificationRecord { roomId, eventId, thread, highlight, actions, ts }: GET /notifications, pushers */
+  userstream_notification: 'notif',
+  /** user ID str· · room ID str· · stream u64 → { thread, highlight }: a room's notifications, recounted when a receipt moves */
+  userroomstream_notification: 'notifroom',
+  /**
+   * user ID str· · room ID str· → RoomCounts { readTo, threads: thread ('main' | root event ID) → { n, h, readTo } }:
+   * unread notification and highlight counts, and how far the user has read. The evaluation cursor
+   * (every room event up to it has been evaluated) is meta_value 'push_processed'.
+   */
+  userroom_notificationcounts: 'notifcount',
 } as const;
 
 export type KeyspaceName = keyof typeof KEYSPACES;

@@ -1,0 +1,161 @@
+// Membership changes a local user asks for: join, invite, leave, kick, ban, unban,
+// forget, plus the two ports the accounts service calls (leaveAllRooms on
+// deactivation, profileChanged on a new displayname/avatar).
+// Spec: client-server-api/_index.md "Room membership", "Joining rooms", "Leaving rooms",
+// "Banning users in a room", "Events on Change of Profile Information".
+import { isValidRoomAlias, isValidRoomId, serverNameOf } from '@parley/federation/core/ids';
+import type { JsonObject } from '@parley/federation/core/types';
+import { forbidden, invalidParam, notFound, unknown } from '../http/errors.js';
+import { Batch } from '../storage/batch.js';
+import type { RoomStorage } from '../storage/roomStorage.js';
+import type { RoomAliases } from './aliasService.js';
+import type { ProfileLookup, RemoteJoiner } from './ports.js';
+import type { RoomView, RoomWriter } from './roomWriter.js';
+import type { Membership, RoomReader, StoredEvent } from './types.js';
+
+export interface MembershipDeps {
+  writer: RoomWriter;
+  reader: RoomReader;
+  storage: RoomStorage;
+  aliases: RoomAliases;
+  profiles: ProfileLookup;
+  serverName: string;
+  /** Absent until federation: joining a room this server does not know is then 404. */
+  remoteJoiner?: RemoteJoiner;
+  /** Reports failures of background work (leaveAllRooms, profileChanged). */
+  onError?: (err: unknown, what: string) => void;
+}
+
+interface Change {
+  roomId: string;
+  sender: string;
+  target: string;
+  membership: Membership;
+  reason?: string;
+  extra?: JsonObject;
+  /** Checked inside the room's queue against the target's current member event. */
+  precondition?: (current: StoredEvent | undefined) => void;
+}
+
+export class MembershipService {
+  constructor(private readonly deps: MembershipDeps) {}
+
+  async join(userId: string, roomIdOrAlias: string, opts: { reason?: string; servers?: string[] } = {}): Promise<{ roomId: string }> {
+    let roomId = roomIdOrAlias;
+    if (roomIdOrAlias.startsWith('#')) {
+      if (!isValidRoomAlias(roomIdOrAlias)) throw invalidParam('Invalid room alias');
+      const local = serverNameOf(roomIdOrAlias) === this.deps.serverName ? await this.deps.storage.aliases.get(roomIdOrAlias) : undefined;
+      if (!local) return this.joinRemote(userId, roomIdOrAlias, opts);
+      roomId = local.roomId;
+    } else if (!isValidRoomId(roomIdOrAlias)) {
+      throw invalidParam('Invalid room ID or alias');
+    }
+    if ((await this.deps.reader.roomVersion(roomId)) === undefined) return this.joinRemote(userId, roomId, opts);
+    await this.change({ roomId, sender: userId, target: userId, membership: 'join', reason: opts.reason });
+    return { roomId };
+  }
+
+  invite(sender: string, roomId: string, target: string, reason?: string): Promise<string> {
+    return this.change({ roomId, sender, target, membership: 'invite', reason });
+  }
+
+  leave(userId: string, roomId: string, reason?: string): Promise<string> {
+    return this.change({ roomId, sender: userId, target: userId, membership: 'leave', reason });
+  }
+
+  kick(sender: string, roomId: string, target: string, reason?: string): Promise<string> {
+    return this.change({ roomId, sender, target, membership: 'leave', reason });
+  }
+
+  ban(sender: string, roomId: string, target: string, reason?: string): Promise<string> {
+    return this.change({ roomId, sender, target, membership: 'ban', reason });
+  }
+
+  unban(sender: string, roomId: string, target: string, reason?: string): Promise<string> {
+    return this.change({
+      roomId,
+      sender,
+      target,
+      membership: 'leave',
+      reason,
+      precondition: (current) => {
+        if (current?.pdu.content.membership !== 'ban') throw forbidden(`${target} is not banned from this room`);
+      },
+    });
+  }
+
+  /** Invites made by createRoom carry is_direct; kept here so all member content is built alike. */
+  async memberContent(target: string, membership: Membership, reason?: string, extra?: JsonObject): Promise<JsonObject> {
+    const content: JsonObject = { membership };
+    // Profiles are included for memberships that show the user in the room (as Synapse does).
+    if ((membership === 'join' || membership === 'invite' || membership === 'knock') && serverNameOf(target) === this.deps.serverName) {
+      const p = await this.deps.profiles.profile(target);
+      if (p.displayname !== undefined) content.displayname = p.displayname;
+      if (p.avatar_url !== undefined) content.avatar_url = p.avatar_url;
+    }
+    if (reason !== undefined) content.reason = reason;
+    return { ...content, ...extra };
+  }
+
+  /** Forget a room the user has left: it disappears from their sync until they return. */
+  async forget(userId: string, roomId: string): Promise<void> {
+    const { storage, writer } = this.deps;
+    const shortRoom = await storage.ids.room(roomId);
+    if (shortRoom === undefined) return;
+    await writer.exclusive(roomId, async () => {
+      const current = await storage.members.get(shortRoom, userId);
+      if (!current || current.forgotten) return;
+      // Synapse answers 400 M_UNKNOWN while the user is still in the room.
+      if (current.membership !== 'leave' && current.membership !== 'ban') throw unknown(`User ${userId} is in room ${roomId}`);
+      const batch = new Batch();
+      storage.members.put(batch, shortRoom, userId, { ...current, forgotten: true });
+      await batch.commit(storage.db);
+    });
+  }
+
+  /** Port for the accounts service: leave (or reject invites to) every room, on deactivation. */
+  async leaveAllRooms(userId: string): Promise<void> {
+    for (const { roomId, member } of await this.deps.reader.roomsOfUser(userId)) {
+      if (member.membership === 'leave' || member.membership === 'ban') continue;
+      await this.leave(userId, roomId).catch((err: unknown) => this.deps.onError?.(err, `leave ${roomId} for ${userId}`));
+    }
+  }
+
+  /** Port for the accounts service: send updated member events into every joined room. */
+  async profileChanged(userId: string): Promise<void> {
+    for (const { roomId, member } of await this.deps.reader.roomsOfUser(userId)) {
+      if (member.membership !== 'join') continue;
+      await this.change({ roomId, sender: userId, target: userId, membership: 'join' }).catch((err: unknown) =>
+        this.deps.onError?.(err, `profile update in ${roomId} for ${userId}`),
+      );
+    }
+  }
+
+  private async joinRemote(userId: string, roomIdOrAlias: string, opts: { reason?: string; servers?: string[] }): Promise<{ roomId: string }> {
+    if (!this.deps.remoteJoiner) throw notFound(`Room ${roomIdOrAlias} is not known to this server`);
+    const content = await this.memberContent(userId, 'join', opts.reason);
+    return this.deps.remoteJoiner.joinRemote(userId, roomIdOrAlias, opts.servers ?? [], content);
+  }
+
+  /** Write the membership change, unless the target's member event already says exactly that. */
+  private async change(c: Change): Promise<string> {
+    const content = await this.memberContent(c.target, c.membership, c.reason, c.extra);
+    const res = await this.deps.writer.append(c.roomId, async (view: RoomView) => {
+      const current = await view.stateEvent('m.room.member', c.target);
+      c.precondition?.(current);
+      if (current && current.pdu.sender === c.sender && sameJson(current.pdu.content, content)) return { existing: current.eventId };
+      return [{ type: 'm.room.member', sender: c.sender, stateKey: c.target, content }];
+    });
+    return res.eventIds[0];
+  }
+}
+
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => Object.hasOwn(b, k) && sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}

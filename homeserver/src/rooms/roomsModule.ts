@@ -1,0 +1,80 @@
+// Builds the room service from its parts, for main.ts and tests.
+import type { SigningKey } from '@parley/federation/signing/ed25519Key';
+import type { RoomOutputs } from '../events/outputs.js';
+import type { Database } from '../storage/db.js';
+import { openRoomStorage, type RoomStorage } from '../storage/roomStorage.js';
+import { RoomAliases } from './aliasService.js';
+import { RoomCreator } from './createRoom.js';
+import { EventService } from './eventService.js';
+import { MembershipService } from './membershipService.js';
+import type { ProfileLookup, RemoteJoiner } from './ports.js';
+import { RoomQueries } from './roomQueries.js';
+import { RoomQueue } from './roomQueue.js';
+import { StoredRoomReader } from './roomReader.js';
+import { RoomWriter, type StreamPositions } from './roomWriter.js';
+import { HistoryVisibility } from './visibility.js';
+
+export interface RoomsDeps {
+  db: Database;
+  counter: StreamPositions;
+  outputs: RoomOutputs;
+  serverName: string;
+  signingKey: SigningKey;
+  profiles: ProfileLookup;
+  remoteJoiner?: RemoteJoiner;
+  clock?: () => number;
+  onError?: (err: unknown, what: string) => void;
+}
+
+export interface Rooms {
+  storage: RoomStorage;
+  reader: StoredRoomReader;
+  writer: RoomWriter;
+  visibility: HistoryVisibility;
+  events: EventService;
+  membership: MembershipService;
+  aliases: RoomAliases;
+  creator: RoomCreator;
+  queries: RoomQueries;
+  /** Wait for every queued room write to finish (shutdown). */
+  drain(): Promise<void>;
+}
+
+export async function openRooms(deps: RoomsDeps): Promise<Rooms> {
+  const storage = await openRoomStorage(deps.db);
+  const queue = new RoomQueue();
+  const reader = new StoredRoomReader(storage);
+  const writer = new RoomWriter({
+    storage,
+    counter: deps.counter,
+    outputs: deps.outputs,
+    signer: { serverName: deps.serverName, key: deps.signingKey },
+    queue,
+    ...(deps.clock ? { clock: deps.clock } : {}),
+    ...(deps.onError ? { onError: deps.onError } : {}),
+  });
+  const visibility = new HistoryVisibility(reader);
+  const aliases = new RoomAliases({ storage, reader, serverName: deps.serverName });
+  const membership = new MembershipService({
+    writer,
+    reader,
+    storage,
+    aliases,
+    profiles: deps.profiles,
+    serverName: deps.serverName,
+    ...(deps.remoteJoiner ? { remoteJoiner: deps.remoteJoiner } : {}),
+    ...(deps.onError ? { onError: deps.onError } : {}),
+  });
+  return {
+    storage,
+    reader,
+    writer,
+    visibility,
+    events: new EventService(writer, reader),
+    membership,
+    aliases,
+    creator: new RoomCreator({ writer, aliases, membership, published: storage.published, serverName: deps.serverName }),
+    queries: new RoomQueries(reader, visibility, deps.clock),
+    drain: () => queue.drain(),
+  };
+}

@@ -1,0 +1,86 @@
+// History visibility: may a user see a room event?
+// Spec: client-server-api/modules/history_visibility.md "Server behaviour". Decided by
+// the state at the event: world_readable → yes; the user was joined → yes; shared and
+// the user joined at some point after the event → yes; invited and the user was
+// invited → yes; otherwise no. For history_visibility events and the user's own
+// membership events, the state before the event counts too. After a user forgets a
+// room, only its world_readable events stay visible to them (Synapse).
+import { stateKeyOf, type StateKey } from '@parley/federation/core/types';
+import type { MemberRecord, RoomReader, StoredEvent } from './types.js';
+
+type Visibility = 'world_readable' | 'shared' | 'invited' | 'joined';
+
+const HV_KEY = stateKeyOf('m.room.history_visibility', '');
+
+/** The spec's rules 1–5 for one (visibility, membership) pair. */
+export function allowedBy(visibility: Visibility, membership: string | undefined, joinedSince: boolean): boolean {
+  if (visibility === 'world_readable') return true;
+  if (membership === 'join') return true;
+  if (visibility === 'shared' && joinedSince) return true;
+  return visibility === 'invited' && membership === 'invite';
+}
+
+/** Unknown or absent values count as `shared`. */
+export function parseVisibility(v: unknown): Visibility {
+  return v === 'world_readable' || v === 'invited' || v === 'joined' ? v : 'shared';
+}
+
+export class HistoryVisibility {
+  constructor(private readonly reader: RoomReader) {}
+
+  async canSee(userId: string, event: StoredEvent): Promise<boolean> {
+    return (await this.filter(userId, event.roomId, [event])).length === 1;
+  }
+
+  /** The events of `roomId` that `userId` may see, in the given order. */
+  async filter(userId: string, roomId: string, events: StoredEvent[]): Promise<StoredEvent[]> {
+    const mine = events.filter((e) => e.roomId === roomId);
+    if (mine.length === 0) return [];
+    const memberKey = stateKeyOf('m.room.member', userId);
+    const keys = [HV_KEY, memberKey];
+    const special = mine.filter((e) => e.pdu.type === 'm.room.history_visibility' || (e.pdu.type === 'm.room.member' && e.pdu.state_key === userId));
+    const [after, before, current] = await Promise.all([
+      this.reader.stateEntriesAt(mine.map((e) => e.eventId), keys, 'after'),
+      this.reader.stateEntriesAt(special.map((e) => e.eventId), keys, 'before'),
+      this.reader.membership(roomId, userId),
+    ]);
+    const beforeOf = new Map(special.map((e, i) => [e.eventId, before[i]]));
+    const contents = await this.contentsOf([...after, ...before]);
+    const joinedAfter = await this.joinedAfter(userId, current, memberKey);
+
+    // A forgotten room is as if the user had never been in it (Synapse): only world_readable remains.
+    const forgotten = current?.forgotten === true;
+    const pairAllows = (state: Map<StateKey, string> | undefined, ev: StoredEvent): boolean => {
+      const hv = parseVisibility(contentOf(contents, state?.get(HV_KEY))?.history_visibility);
+      const membership = forgotten ? undefined : contentOf(contents, state?.get(memberKey))?.membership;
+      return allowedBy(hv, typeof membership === 'string' ? membership : undefined, !forgotten && joinedAfter(ev.stream));
+    };
+    return mine.filter((ev, i) => pairAllows(after[i], ev) || (beforeOf.has(ev.eventId) && pairAllows(beforeOf.get(ev.eventId), ev)));
+  }
+
+  /**
+   * "Joined at any point after the event": true while the user is joined; after they
+   * leave, true for events before the leave if they were joined right before it.
+   */
+  private async joinedAfter(userId: string, current: MemberRecord | undefined, memberKey: StateKey): Promise<(stream: number) => boolean> {
+    if (!current) return () => false;
+    if (current.membership === 'join') return () => true;
+    const [prev] = await this.reader.stateEntriesAt([current.eventId], [memberKey], 'before');
+    const prevId = prev?.get(memberKey);
+    const prevEvent = prevId === undefined ? undefined : await this.reader.getEvent(prevId);
+    const wasJoined = prevEvent?.pdu.content.membership === 'join';
+    return (stream) => wasJoined && stream < current.stream;
+  }
+
+  private async contentsOf(states: Array<Map<StateKey, string> | undefined>): Promise<Map<string, Record<string, unknown>>> {
+    const ids = new Set<string>();
+    for (const s of states) for (const id of s?.values() ?? []) ids.add(id);
+    const list = [...ids];
+    const events = await this.reader.getEvents(list);
+    return new Map(list.flatMap((id, i) => (events[i] ? [[id, events[i]!.pdu.content as Record<string, unknown>]] : [])));
+  }
+}
+
+function contentOf(contents: Map<string, Record<string, unknown>>, eventId: string | undefined): Record<string, unknown> | undefined {
+  return eventId === undefined ? undefined : contents.get(eventId);
+}

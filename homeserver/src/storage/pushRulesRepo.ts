@@ -1,0 +1,16 @@
+// A user's push rules: one record per user (their own rules and their changes to the
+// server-default ones). Layout: schema.ts userid_pushrules.
+import type { StoredPushRules } from '../push/ruleset.js';
+import { strKey, type Database } from './db.js';
+
+export class PushRulesRepo {
+  constructor(private readonly db: Database) {}
+
+  get(userId: string): Promise<StoredPushRules | undefined> {
+    return this.db.get<StoredPushRules>('userid_pushrules', strKey(userId));
+  }
+
+  put(userId: string, rules: StoredPushRules): Promise<void> {
+    return this.db.write([this.db.put('userid_pushrules', strKey(userId), rules)]);
+  }
+}
