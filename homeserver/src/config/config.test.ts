@@ -45,3 +45,17 @@ test('it should parse IPv4, IPv6 and named listen addresses and reject bad ones'
   assert.throws(() => parseBind('localhost'));
   assert.throws(() => parseBind('a:70000'));
 });
+
+test('it should default the media section as Synapse does: 50 MiB uploads, frozen unauthenticated media, no URL previews', () => {
+  const m = loadConfig({}).media;
+  assert.equal(m.max_upload_size, 50 * 1024 * 1024);
+  assert.equal(m.legacy_unauthenticated, false);
+  assert.equal(m.url_preview_enabled, false);
+  assert.deepEqual(m.url_preview_ip_range_whitelist, []);
+  const dir = mkdtempSync(join(tmpdir(), 'parley-cfg-'));
+  const file = join(dir, 'media.yaml');
+  writeFileSync(file, 'media:\n  url_preview_enabled: true\n  url_preview_ip_range_whitelist: ["10.1.0.0/16"]\n');
+  assert.deepEqual(loadConfig({ config: file }).media.url_preview_ip_range_whitelist, ['10.1.0.0/16']);
+  writeFileSync(file, 'media:\n  url_preview_ip_range_blacklist: ["intranet.example"]\n');
+  assert.throws(() => loadConfig({ config: file }), /media\.url_preview_ip_range_blacklist/);
+});

@@ -4,6 +4,37 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
+// An IPv4/IPv6 address or CIDR range, e.g. 10.0.0.0/8 or fd00::/8.
+const ipRange = z.string().regex(/^[0-9a-fA-F.:]+(\/\d{1,3})?$/, 'expected an IP address or CIDR range');
+
+const MEDIA_DEFAULTS = {
+  max_upload_size: 50 * 1024 * 1024,
+  // Synapse's default since 1.120 (enable_authenticated_media: true): the deprecated
+  // /_matrix/media/v3 download and thumbnail endpoints are frozen for new media.
+  legacy_unauthenticated: false,
+  max_pending_uploads: 5,
+  pending_upload_lifetime_ms: 24 * 60 * 60 * 1000,
+  max_image_pixels: 32_000_000,
+  url_preview_enabled: false,
+  url_preview_ip_range_whitelist: [] as string[],
+  url_preview_ip_range_blacklist: [] as string[],
+};
+
+const mediaSchema = z
+  .object({
+    max_upload_size: z.number().int().positive().default(MEDIA_DEFAULTS.max_upload_size),
+    legacy_unauthenticated: z.boolean().default(MEDIA_DEFAULTS.legacy_unauthenticated),
+    max_pending_uploads: z.number().int().positive().default(MEDIA_DEFAULTS.max_pending_uploads),
+    pending_upload_lifetime_ms: z.number().int().positive().default(MEDIA_DEFAULTS.pending_upload_lifetime_ms),
+    max_image_pixels: z.number().int().positive().default(MEDIA_DEFAULTS.max_image_pixels),
+    url_preview_enabled: z.boolean().default(MEDIA_DEFAULTS.url_preview_enabled),
+    url_preview_ip_range_whitelist: z.array(ipRange).default([]),
+    url_preview_ip_range_blacklist: z.array(ipRange).default([]),
+  })
+  .strict();
+
+export type MediaConfig = z.infer<typeof mediaSchema>;
+
 const bucket = z.object({ per_second: z.number().positive(), burst: z.number().int().positive() }).strict();
 
 export const configSchema = z
@@ -57,6 +88,8 @@ export const configSchema = z
       .default({ level: 'info' }),
     /** Accept the deprecated `access_token` query parameter that older clients and bots send. */
     allow_access_token_in_query: z.boolean().default(true),
+    /** The media repository (README.md "Configuration reference" explains each key). */
+    media: mediaSchema.default(() => ({ ...MEDIA_DEFAULTS, url_preview_ip_range_whitelist: [], url_preview_ip_range_blacklist: [] })),
   })
   .strict();
 

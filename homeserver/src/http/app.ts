@@ -1,6 +1,8 @@
 // The HTTP adapter: turns the declared routes into an express application.
 // Per request: CORS → match → read body → authenticate → rate-limit → validate → handler.
 // Everything thrown becomes `{errcode, error}` with the catalogue's status.
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import express, { type Request, type Response, type NextFunction } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -15,16 +17,24 @@ import {
   unrecognized,
 } from './errors.js';
 import type { RateLimiter } from './rateLimiter.js';
-import type { Requester, Route } from './route.js';
+import type { BinaryReply, Requester, Route } from './route.js';
 
 /** Resolves access tokens; implemented by the accounts service. */
 export interface Authenticator {
   authenticate(accessToken: string): Promise<Requester | undefined>;
 }
 
+/** Verifies X-Matrix signed requests (routes with auth 'server'); implemented by the federation module. */
+export interface ServerAuthenticator {
+  /** The verified origin server name; throws a MatrixError (401 M_UNAUTHORIZED, 403) otherwise. */
+  authenticateServer(req: { method: string; uri: string; authorization: string | undefined; content: unknown }): Promise<string>;
+}
+
 export interface AppDeps {
   routes: Route<unknown, unknown>[];
   authenticator: Authenticator;
+  /** Required when any route has auth 'server'. */
+  serverAuthenticator?: ServerAuthenticator;
   rateLimiter: RateLimiter | undefined;
   logger: Logger;
   /** Accept the deprecated `access_token` query parameter (client-server-api "Using access tokens"). */
@@ -75,31 +85,76 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = err instanceof MatrixError ? err : asMatrixError(err, deps.logger, req);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    // A body left unread (e.g. an upload refused half-way) would stall a kept-alive connection.
+    if (!req.complete) res.set('Connection', 'close');
     res.status(e.status).set(e.headers).json(e.toJSON());
   });
   return app;
 }
 
 async function handle(r: Route<unknown, unknown>, req: Request, res: Response, deps: AppDeps): Promise<void> {
-  const body = r.body ? await readJsonBody(req, r.maxBodyBytes ?? DEFAULT_MAX_BODY) : undefined;
+  const limit = r.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  if (r.rawBody && Number(req.headers['content-length'] ?? 0) > limit) throw tooLarge();
+  const body = r.body ? await readJsonBody(req, limit) : undefined;
   const requester = await authenticate(r, req, deps);
-  if (r.rateLimit && deps.rateLimiter) deps.rateLimiter.take(r.rateLimit, requester?.userId ?? req.ip ?? '?');
+  const origin = r.auth === 'server' ? await authenticateServer(req, body, deps) : undefined;
+  if (r.rateLimit && deps.rateLimiter) deps.rateLimiter.take(r.rateLimit, requester?.userId ?? origin ?? req.ip ?? '?');
   const ctx = {
     params: req.params as Record<string, string>,
     query: r.query ? validate(r.query, req.query, 'query parameter') : req.query,
     body: r.body ? validate(r.body, body, 'field') : undefined,
     requester,
+    origin,
     ip: req.ip ?? '',
     headers: req.headers,
+    raw: r.rawBody ? limitedBody(req, limit) : undefined,
   };
   const reply = await r.handler(ctx as never);
   res.status(reply.status ?? 200);
   if (reply.headers) res.set(reply.headers);
-  res.json(reply.body);
+  if ('binary' in reply) await sendBinary(res, reply);
+  else res.json(reply.body);
+}
+
+/** The request body as a stream that fails with M_TOO_LARGE once it passes `limit` bytes. */
+function limitedBody(req: Request, limit: number): Readable {
+  let size = 0;
+  const limited = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      size += chunk.length;
+      done(size > limit ? tooLarge() : null, chunk);
+    },
+  });
+  // pipe() does not forward errors: a client that hangs up must still end the reader.
+  req.on('error', (e) => limited.destroy(e));
+  req.on('close', () => {
+    if (!req.complete) limited.destroy(new Error('client closed the request before the body ended'));
+  });
+  return req.pipe(limited);
+}
+
+async function sendBinary(res: Response, reply: BinaryReply): Promise<void> {
+  // Set verbatim: express would rewrite the media type (e.g. add a charset).
+  res.setHeader('Content-Type', reply.contentType);
+  if (reply.length !== undefined) res.set('Content-Length', String(reply.length));
+  if (Buffer.isBuffer(reply.binary)) {
+    res.end(reply.binary);
+    return;
+  }
+  try {
+    await pipeline(reply.binary, res);
+  } catch {
+    // The client went away or the source failed after the headers were sent: nothing to answer.
+    res.destroy();
+  }
 }
 
 async function authenticate(r: Route<unknown, unknown>, req: Request, deps: AppDeps): Promise<Requester | undefined> {
-  if (r.auth === 'none') return undefined;
+  if (r.auth === 'none' || r.auth === 'server') return undefined;
   const token = accessTokenOf(req, deps.allowQueryToken);
   if (!token) {
     if (r.auth === 'user') throw missingToken();
@@ -108,6 +163,19 @@ async function authenticate(r: Route<unknown, unknown>, req: Request, deps: AppD
   const requester = await deps.authenticator.authenticate(token);
   if (!requester) throw unknownToken();
   return requester;
+}
+
+// Spec: server-server-api.md "Request Authentication" — checked before the request does any work.
+function authenticateServer(req: Request, body: unknown, deps: AppDeps): Promise<string> {
+  if (!deps.serverAuthenticator) throw new Error('a route declared auth "server" but no server authenticator was given');
+  // The signed JSON has `content` only when the request carried a body (readJsonBody gives {} for none).
+  const hadBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+  return deps.serverAuthenticator.authenticateServer({
+    method: req.method,
+    uri: req.originalUrl,
+    authorization: req.headers.authorization,
+    content: hadBody ? body : undefined,
+  });
 }
 
 function accessTokenOf(req: Request, allowQuery: boolean): string | undefined {
