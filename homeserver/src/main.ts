@@ -3,6 +3,7 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
 import { parseBind } from './config/config.js';
@@ -24,6 +25,7 @@ import { createSyncModule } from './sync/syncModule.js';
 import { toClientEvent } from './events/clientEvent.js';
 import { createE2eeModule } from './e2ee/e2eeModule.js';
 import { createMediaModule } from './media/mediaModule.js';
+import { createPushModule } from './push/pushModule.js';
 
 export interface RunningServer {
   /** Stop accepting, let in-flight requests and writes finish, close the database. */
@@ -32,14 +34,14 @@ export interface RunningServer {
 }
 
 export async function startHomeserver(config: Config, logger: Logger): Promise<RunningServer> {
-  const db = await Database.open(config.data_dir);
+  // <data_dir>/db holds the LevelDB database; other stores (media) have their own folders beside it.
+  const db = await Database.open(join(config.data_dir, 'db'));
   const stream = await StreamCounter.open(db);
   const listener = config.listeners[0];
   const publicBaseUrl =
     config.public_baseurl ?? `${listener.tls_cert ? 'https' : 'http'}://${listener.bind.replace(/^0\.0\.0\.0:/, '127.0.0.1:')}`;
 
   // ── services (each module's wiring goes here) ─────────────────────────────
-  void stream;
   const shutdownHooks: Array<() => Promise<void> | void> = [];
   const routes: Route<unknown, unknown>[] = [...discoveryRoutes({ publicBaseUrl })];
   // accounts, devices, profiles, UIA (users/accountsModule.ts). The ports are no-ops until the
@@ -98,6 +100,29 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
   const mediaModule = await createMediaModule(db, { serverName: config.server_name, dataDir: config.data_dir, media: config.media }, logger);
   routes.push(...mediaModule.routes);
   shutdownHooks.unshift(() => mediaModule.close());
+  // push rules, notification counts, GET /notifications, pushers and gateway delivery (push/pushModule.ts).
+  const push = createPushModule({
+    db,
+    reader: rooms.reader,
+    outputs: roomOutputs,
+    stream,
+    serverName: config.server_name,
+    format: toClientEvent,
+    accountData: syncModule.accountData,
+    onError: (err, what) => logger.error({ err }, `push: ${what} failed`),
+  });
+  routes.push(...push.routes);
+  await push.start();
+  shutdownHooks.push(() => push.close());
+  // A device's pushers go with the device (logout, deletion), as in Synapse.
+  const deviceEventsBeforePush = accountPorts.deviceEvents;
+  accountPorts.deviceEvents = {
+    deviceUpdated: (userId, deviceId) => deviceEventsBeforePush.deviceUpdated(userId, deviceId),
+    async devicesDeleted(userId, deviceIds) {
+      await deviceEventsBeforePush.devicesDeleted(userId, deviceIds);
+      for (const deviceId of deviceIds) await push.pushers.removeForDevice(userId, deviceId);
+    },
+  };
   // ───────────────────────────────────────────────────────────────────────────
   // Once every port is plugged in: finish deactivations that a stop interrupted (never rejects).
   void accountsModule.accounts.resumePendingDeactivations();

@@ -195,17 +195,22 @@ function readJsonBody(req: Request, limit: number): Promise<unknown> {
     }
     const chunks: Buffer[] = [];
     let size = 0;
+    let failed = false;
     req.on('data', (c: Buffer) => {
       size += c.length;
+      // Over the limit: answer 413 now and discard the rest (destroying the socket
+      // would lose the answer); the error handler closes the connection afterwards.
       if (size > limit) {
-        reject(tooLarge());
-        req.destroy();
+        if (!failed) reject(tooLarge());
+        failed = true;
+        chunks.length = 0;
         return;
       }
       chunks.push(c);
     });
     req.on('error', reject);
     req.on('end', () => {
+      if (failed) return;
       const text = Buffer.concat(chunks).toString('utf8');
       // Some clients send no body where the spec's body has only optional fields.
       if (text.trim() === '') return resolve({});
