@@ -62,6 +62,20 @@ export const KEYSPACES = {
   eventid_redactedby: 'redby',
   /** room ID (utf8) → true: rooms published in the room directory (createRoom visibility: public) */
   roomid_published: 'pubroom',
+  /**
+   * parent event ID str· · rel_type str· · stream u64 → RelationRecord { eventId, type, sender, key? }:
+   * events whose content.m.relates_to points at the parent (relations, threads, edits); deleted
+   * when the child is redacted
+   */
+  parentrel_child: 'rel',
+  /** parent event ID str· · sender str· · event type str· · annotation key str· → child event ID: duplicate-reaction check */
+  annotation_event: 'annot',
+  /** short room u64 · stream u64 → thread root event ID: every m.thread reply; a root lists at its newest reply (/threads) */
+  roomstream_threadroot: 'thract',
+  /** short room u64 · origin_server_ts u64 · stream u64 → short event (number): /timestamp_to_event */
+  roomts_event: 'tsidx',
+  /** report time u64 · report ID str· → ReportRecord { roomId, eventId?, reporter, reason?, score? }: /report, for admins */
+  report_data: 'report',
 
   // ── accounts ───────────────────────────────────────────────────────────────
   /** user ID (utf8) → UserRecord (password hash, admin, deactivated, created) */
@@ -162,6 +176,16 @@ export const KEYSPACES = {
    * (every room event up to it has been evaluated) is meta_value 'push_processed'.
    */
   userroom_notificationcounts: 'notifcount',
+
+  // ── federation: outbound plumbing (storage/remoteKeysRepo.ts, federationQueueRepo.ts) ──
+  /** server name (utf8) → StoredServerKeys { serverName, keys: keyId → { key, validUntilTs?, expiredTs? }, document?, fetchedTs }: the key ring's cache */
+  servername_keys: 'fedkeys',
+  /** destination str· · seq u64 → { ts, item: QueueItem }: the outgoing queue of one destination, in send order */
+  destseq_queueitem: 'fedq',
+  /** destination (utf8) → last seq ever assigned (number): kept after acks so seqs never repeat */
+  destination_lastseq: 'fedqseq',
+  /** destination (utf8) → RetryState { failures, retryAtTs }: backoff, absent when healthy */
+  destination_retry: 'fedretry',
 } as const;
 
 export type KeyspaceName = keyof typeof KEYSPACES;

@@ -1,0 +1,49 @@
+// A matrix-js-sdk client with its Rust crypto (matrix-sdk-crypto-wasm) switched on:
+// the client-side half of end-to-end encryption, for tests, tools and bots in Node,
+// and later for the browser client.
+//
+// Storage is the seam between the two: in Node the crypto store lives in memory
+// (there is no IndexedDB), so a process restart means a new device; in a browser
+// the same call keeps it in IndexedDB under `databasePrefix`.
+import './polyfill.js';
+import type { ICreateClientOpts, MatrixClient } from 'matrix-js-sdk';
+
+export type CryptoStorage =
+  /** Keys in memory only: a new device per process (Node, tests). */
+  | { kind: 'memory' }
+  /** Keys in IndexedDB (browsers); `databasePrefix` separates accounts sharing an origin. */
+  | { kind: 'indexeddb'; databasePrefix: string; storageKey?: Uint8Array };
+
+export interface CryptoClientOptions {
+  baseUrl: string;
+  userId: string;
+  deviceId: string;
+  accessToken: string;
+  storage?: CryptoStorage;
+  /** Anything else for createClient (fetchFn, logger, timelineSupport …). */
+  extra?: Partial<ICreateClientOpts>;
+}
+
+/** Create the client and initialise its Rust crypto; call startClient() on it afterwards. */
+export async function createCryptoClient(opts: CryptoClientOptions): Promise<MatrixClient> {
+  // Loaded only after the polyfill above has run.
+  const sdk = await import('matrix-js-sdk');
+  const client = sdk.createClient({
+    ...opts.extra,
+    baseUrl: opts.baseUrl,
+    userId: opts.userId,
+    deviceId: opts.deviceId,
+    accessToken: opts.accessToken,
+  });
+  const storage = opts.storage ?? { kind: 'memory' };
+  if (storage.kind === 'memory') {
+    await client.initRustCrypto({ useIndexedDB: false });
+  } else {
+    await client.initRustCrypto({
+      useIndexedDB: true,
+      cryptoDatabasePrefix: storage.databasePrefix,
+      ...(storage.storageKey ? { storageKey: storage.storageKey } : {}),
+    });
+  }
+  return client;
+}

@@ -1,0 +1,41 @@
+// The key server's part of the /sync response: to-device messages, device-list
+// changes, one-time key counts and unused fallback key types. Fits the sync
+// module's SyncExtension contract (homeserver/src/sync/syncService.ts).
+// Spec: modules/end_to_end_encryption.md "Extensions to /sync"; modules/send_to_device.md "Extensions to /sync".
+import type { DeviceKeysService } from './deviceKeys.js';
+import type { DeviceLists } from './deviceLists.js';
+import type { ToDeviceService } from './toDevice.js';
+
+export interface SyncWindow {
+  viewer: { userId: string; deviceId: string };
+  since: number | undefined;
+  upTo: number;
+}
+
+export class E2eeSyncExtension {
+  constructor(
+    private readonly keys: Pick<DeviceKeysService, 'oneTimeKeyCounts' | 'unusedFallbackKeyTypes'>,
+    private readonly toDevice: Pick<ToDeviceService, 'forSync'>,
+    private readonly deviceLists: Pick<DeviceLists, 'changesFor'>,
+  ) {}
+
+  async contribute(w: SyncWindow): Promise<{ fields: Record<string, unknown>; hasNews: boolean }> {
+    const { userId, deviceId } = w.viewer;
+    const [events, lists, counts, fallbacks] = await Promise.all([
+      this.toDevice.forSync(userId, deviceId, w.since, w.upTo),
+      // Device lists only make sense relative to an earlier sync (spec: incremental only).
+      w.since !== undefined ? this.deviceLists.changesFor(userId, w.since, w.upTo) : { changed: [], left: [] },
+      this.keys.oneTimeKeyCounts(userId, deviceId),
+      this.keys.unusedFallbackKeyTypes(userId, deviceId),
+    ]);
+    return {
+      fields: {
+        to_device: { events },
+        device_lists: lists,
+        device_one_time_keys_count: counts,
+        device_unused_fallback_key_types: fallbacks,
+      },
+      hasNews: events.length > 0 || lists.changed.length > 0 || lists.left.length > 0,
+    };
+  }
+}

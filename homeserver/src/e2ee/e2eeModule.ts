@@ -1,0 +1,86 @@
+// Builds the end-to-end encryption key server (@parley/e2ee) over this
+// homeserver's storage, devices, rooms and sync notifier, with its routes.
+import { E2eeService, type ChangeNotifier, type DeviceDirectory, type MembershipReader, type StreamPositions } from '@parley/e2ee';
+import type { UserInteractiveAuth } from '../auth/uia.js';
+import type { RoomOutputs } from '../events/outputs.js';
+import type { Route } from '../http/route.js';
+import { crossSigningRoutes } from '../api/client/crossSigning.js';
+import { dehydratedDeviceRoutes } from '../api/client/dehydratedDevice.js';
+import { keyBackupRoutes } from '../api/client/keyBackup.js';
+import { keysRoutes } from '../api/client/keys.js';
+import { toDeviceRoutes } from '../api/client/toDevice.js';
+import type { Database } from '../storage/db.js';
+import { DevicesRepo } from '../storage/devicesRepo.js';
+import { E2eeRepo } from '../storage/e2eeRepo.js';
+import { StreamChangeCache } from '../sync/changeCache.js';
+import type { DeviceManager } from '../users/devices.js';
+import type { DeviceEventsPort } from '../users/ports.js';
+
+export interface E2eeModuleDeps {
+  db: Database;
+  serverName: string;
+  stream: StreamPositions;
+  /** sync/notifier.ts SyncNotifier. */
+  notifier: ChangeNotifier;
+  /** rooms/types.ts RoomReader. */
+  rooms: MembershipReader;
+  /** The room service's outputs: membership events tell which rooms device-list queries must look at. */
+  outputs: RoomOutputs;
+  devices: Pick<DeviceManager, 'listDevices' | 'deleteDevices' | 'withUserLock'>;
+  uia: Pick<UserInteractiveAuth, 'authenticate'>;
+}
+
+export interface E2eeModule {
+  service: E2eeService;
+  /** For the accounts service: deleted and renamed devices. */
+  deviceEvents: DeviceEventsPort;
+  routes: Route<unknown, unknown>[];
+}
+
+export function createE2eeModule(deps: E2eeModuleDeps): E2eeModule {
+  const devicesRepo = new DevicesRepo(deps.db);
+  const directory: DeviceDirectory = {
+    devices: async (userId) =>
+      (await deps.devices.listDevices(userId)).map((d) => ({
+        deviceId: d.deviceId,
+        ...(d.displayName !== undefined ? { displayName: d.displayName } : {}),
+      })),
+    // Dehydrated devices have no access token: only their keys and queue are used.
+    createDevice: (userId, deviceId, displayName) =>
+      deps.devices.withUserLock(userId, async () => {
+        if (await devicesRepo.getDevice(userId, deviceId)) return;
+        await devicesRepo.write([
+          devicesRepo.putDevice(userId, { deviceId, ...(displayName !== undefined ? { displayName } : {}), createdTs: Date.now() }),
+        ]);
+      }),
+    deleteDevices: (userId, deviceIds) => deps.devices.deleteDevices(userId, deviceIds),
+  };
+  // Emitted in the same tick as the room write's position is finished, so a reader never sees the position without it.
+  const memberChanges = new StreamChangeCache(deps.stream.persisted);
+  deps.outputs.subscribe((out) => {
+    if (out.kind === 'new_event' && out.event.pdu.type === 'm.room.member') memberChanges.record(out.event.roomId, out.event.stream);
+  });
+  const service = new E2eeService({
+    store: new E2eeRepo(deps.db),
+    devices: directory,
+    rooms: deps.rooms,
+    membershipHints: memberChanges,
+    stream: deps.stream,
+    notifier: deps.notifier,
+    serverName: deps.serverName,
+  });
+  return {
+    service,
+    deviceEvents: {
+      devicesDeleted: (userId, deviceIds) => service.devicesDeleted(userId, deviceIds),
+      deviceUpdated: (userId, deviceId) => service.deviceUpdated(userId, deviceId),
+    },
+    routes: [
+      ...keysRoutes({ keys: service.keys, deviceLists: service.deviceLists, stream: deps.stream }),
+      ...crossSigningRoutes({ crossSigning: service.crossSigning, uia: deps.uia }),
+      ...toDeviceRoutes({ toDevice: service.toDevice }),
+      ...keyBackupRoutes({ backup: service.backup }),
+      ...dehydratedDeviceRoutes({ dehydrated: service.dehydrated }),
+    ],
+  };
+}
