@@ -26,6 +26,11 @@ import { toClientEvent } from './events/clientEvent.js';
 import { createE2eeModule } from './e2ee/e2eeModule.js';
 import { createMediaModule } from './media/mediaModule.js';
 import { createPushModule } from './push/pushModule.js';
+import { createFederationModule } from './federation/federationModule.js';
+import { LateRoomPorts } from './federation/outbound/lateRoomPorts.js';
+import { FederationSender } from './federation/outbound/sender.js';
+import { FederationDirectory } from './federation/outbound/remoteDirectory.js';
+import { federationRemoteKeys } from './federation/outbound/remoteKeys.js';
 
 export interface RunningServer {
   /** Stop accepting, let in-flight requests and writes finish, close the database. */
@@ -57,6 +62,8 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
   const authenticator = accountsModule.accounts;
   // rooms: event graph, room writer, RoomReader, room endpoints (rooms/roomsModule.ts).
   const roomOutputs = new RoomOutputs();
+  // Joins of unknown rooms and remote aliases: bound below once federation exists.
+  const federationRoomPorts = new LateRoomPorts();
   const rooms = await openRooms({
     db,
     counter: stream,
@@ -65,11 +72,33 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
     signingKey: await loadOrCreateSigningKey(db),
     profiles: new StoredProfiles(new UsersRepo(db)),
     onError: (err, what) => logger.error({ err }, `rooms: ${what} failed`),
+    remoteJoiner: federationRoomPorts,
+    remoteAliases: federationRoomPorts,
   });
   routes.push(...roomRoutes(rooms));
   accountPorts.membership = { leaveAllRooms: (userId) => rooms.membership.leaveAllRooms(userId) };
   accountPorts.profile = { profileChanged: (userId) => rooms.membership.profileChanged(userId) };
   shutdownHooks.push(() => rooms.drain());
+  // federation: key ring, outbound transport and persisted queues, X-Matrix on inbound routes,
+  // sending local events and EDUs (federation/federationModule.ts, federation/outbound/).
+  const federation = createFederationModule({
+    db,
+    identity: { serverName: config.server_name, signingKey: await loadOrCreateSigningKey(db) },
+    config: config.federation,
+    reader: rooms.reader,
+    logger,
+  });
+  const federationSender = new FederationSender({
+    serverName: config.server_name,
+    reader: rooms.reader,
+    queues: federation.queues,
+    onError: (err, what) => logger.error({ err }, `federation: ${what} failed`),
+  });
+  if (federation.enabled) {
+    roomOutputs.subscribe(federationSender.onRoomOutput);
+    federationRoomPorts.bindAliases(new FederationDirectory(federation.client));
+  }
+  shutdownHooks.push(() => federation.stop());
   // sync, /messages, /context, typing, receipts, read markers, account data, filters (sync/syncModule.ts).
   const syncModule = createSyncModule({
     db,
@@ -92,6 +121,9 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
     outputs: roomOutputs,
     devices: accountsModule.devices,
     uia: accountsModule.uia,
+    ...(federation.enabled
+      ? { remote: federationRemoteKeys(federation.client), outgoingToDevice: { send: (d, edu) => federationSender.sendToDevice(d, edu) } }
+      : {}),
   });
   routes.push(...e2ee.routes);
   accountPorts.deviceEvents = e2ee.deviceEvents;
@@ -123,6 +155,13 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
       for (const deviceId of deviceIds) await push.pushers.removeForDevice(userId, deviceId);
     },
   };
+  // federation, last: typing and receipts go out as EDUs; every federation.addRoutes(...) must come before routesToMount().
+  if (federation.enabled) {
+    syncModule.typing.onLocalChange((c) => federationSender.typingChanged(c));
+    syncModule.receipts.onPublicReceipt((r) => federationSender.receiptSet(r));
+  }
+  routes.push(...federation.routesToMount());
+  await federation.start();
   // ───────────────────────────────────────────────────────────────────────────
   // Once every port is plugged in: finish deactivations that a stop interrupted (never rejects).
   void accountsModule.accounts.resumePendingDeactivations();
@@ -141,7 +180,14 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
         general: { perSecond: config.rate_limit.general.per_second, burst: config.rate_limit.general.burst },
       })
     : undefined;
-  const app = createApp({ routes, authenticator, rateLimiter, logger, allowQueryToken: config.allow_access_token_in_query });
+  const app = createApp({
+    routes,
+    authenticator,
+    serverAuthenticator: federation.serverAuthenticator,
+    rateLimiter,
+    logger,
+    allowQueryToken: config.allow_access_token_in_query,
+  });
 
   const servers: Server[] = [];
   let inflight = 0;

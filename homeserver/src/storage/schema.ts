@@ -186,6 +186,23 @@ export const KEYSPACES = {
   destination_lastseq: 'fedqseq',
   /** destination (utf8) → RetryState { failures, retryAtTs }: backoff, absent when healthy */
   destination_retry: 'fedretry',
+
+  // ── presence (presence/; storage/presenceRepo.ts) ─────────────────────────
+  /** user ID (utf8) → PresenceRecord { state, statusMsg?, lastActiveTs, lastSyncTs, currentlyActive, stream } */
+  userid_presence: 'pres',
+  /** stream u64 → user ID (string): presence changes in stream order (one entry per user: the latest) */
+  stream_presence: 'press',
+
+  // ── search (search/; storage/searchRepo.ts) ───────────────────────────────
+  /**
+   * short room u64 · token bytes · 0xFF · stream u64 → Posting { e: event ID, f: field ('b' body | 'n' name
+   * | 't' topic), n: occurrences, l: tokens in the field }: the full-text index; a prefix query ranges over
+   * the token bytes without the separator. The indexing cursor (every room event up to it is indexed,
+   * redactions applied) is meta_value 'search_indexed'.
+   */
+  roomtokenstream_posting: 'srch',
+  /** stream u64 → { r: short room, t: tokens }: what an indexed event put in the index, to take it out on redaction */
+  stream_searchdoc: 'srchdoc',
 } as const;
 
 export type KeyspaceName = keyof typeof KEYSPACES;
