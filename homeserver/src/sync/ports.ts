@@ -27,3 +27,19 @@ export interface StreamPositions {
 }
 
 export type Clock = () => number;
+
+/** Bundled aggregations (unsigned.m.relations) for a page of events, by event ID (messaging/aggregations.ts). */
+export type RelationsBundler = (events: StoredEvent[], viewer: Viewer, now: number) => Promise<Map<string, Record<string, unknown>>>;
+
+/** The unread counts of a room in /sync: unread_notifications and, for threaded clients, unread_thread_notifications. */
+export interface UnreadCounter {
+  forSync(
+    userId: string,
+    roomId: string,
+    upTo: number,
+    threaded: boolean,
+  ): Promise<{ unread_notifications: { notification_count: number; highlight_count: number }; unread_thread_notifications?: Record<string, unknown> }>;
+}
+
+/** Told, before /sync is woken, that a user's m.read or m.read.private receipt moved ('' thread = unthreaded). */
+export type ReadMarkerListener = (userId: string, roomId: string, eventId: string, thread: string) => Promise<void>;

@@ -9,7 +9,7 @@ import type { AccountDataService } from './accountData.js';
 import { StreamChangeCache } from './changeCache.js';
 import { KeyedLock } from './keyedLock.js';
 import type { ChangeKeys } from './notifier.js';
-import type { Clock, StreamPositions } from './ports.js';
+import type { Clock, ReadMarkerListener, StreamPositions } from './ports.js';
 
 export const READ = 'm.read';
 export const READ_PRIVATE = 'm.read.private';
@@ -21,14 +21,28 @@ export interface ReceiptDeps {
   stream: StreamPositions;
   notifier: { notify(pos: number, changed: ChangeKeys): void };
   accountData: Pick<AccountDataService, 'set'>;
+  /** Unread counts follow read receipts (push/pushModule.ts receiptMoved). */
+  onRead?: ReadMarkerListener;
   now?: Clock;
 }
 
 /** The content of an m.receipt event: event ID → receipt type → user ID → { ts, thread_id? }. */
 export type ReceiptContent = Record<string, Record<string, Record<string, { ts: number; thread_id?: string }>>>;
 
+/** A public receipt a local user just set (federation forwards it as an m.receipt EDU). */
+export interface ReceiptSet {
+  roomId: string;
+  userId: string;
+  type: string;
+  eventId: string;
+  /** '' when unthreaded. */
+  thread: string;
+  ts: number;
+}
+
 export class ReceiptService {
   private readonly lock = new KeyedLock();
+  private readonly listeners: Array<(r: ReceiptSet) => void> = [];
   private readonly changes: StreamChangeCache;
   private readonly now: Clock;
 
@@ -52,6 +66,11 @@ export class ReceiptService {
       throw invalidParam('thread_id must be "main" or a thread root event ID');
     }
     await this.setReceipt(userId, roomId, receiptType, eventId, threadId ?? '');
+  }
+
+  /** Hear public receipts once they are stored (private ones never leave the server). */
+  onPublicReceipt(listener: (r: ReceiptSet) => void): void {
+    this.listeners.push(listener);
   }
 
   /** POST /rooms/{roomId}/read_markers. */
@@ -105,8 +124,11 @@ export class ReceiptService {
         const previous = await this.deps.repo.get(roomId, type, thread, userId);
         // Like Synapse, a receipt never moves backwards (nor repeats for the same event).
         if (previous && previous.eventStream >= event.stream) return;
-        await this.deps.repo.put({ roomId, type, thread, userId, eventId, eventStream: event.stream, ts: this.now(), stream: pos }, previous);
+        const ts = this.now();
+        await this.deps.repo.put({ roomId, type, thread, userId, eventId, eventStream: event.stream, ts, stream: pos }, previous);
         this.changes.record(roomId, pos);
+        await this.deps.onRead?.(userId, roomId, eventId, thread);
+        if (type !== READ_PRIVATE) for (const l of this.listeners) l({ roomId, userId, type, eventId, thread, ts });
         this.deps.notifier.notify(pos, type === READ_PRIVATE ? { users: [userId] } : { rooms: [roomId] });
       }),
     );

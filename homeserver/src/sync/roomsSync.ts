@@ -8,7 +8,7 @@ import { stateKeyOf, type StateKey } from '@parley/federation/core/types';
 import type { MemberRecord, Membership, RoomReader, StoredEvent } from '../rooms/types.js';
 import type { AccountDataEntry } from '../storage/accountDataRepo.js';
 import type { CompiledFilter, EventMatcher, RoomEventMatcher } from './filterMatch.js';
-import type { Viewer, VisibilityFilter } from './ports.js';
+import type { UnreadCounter, Viewer, VisibilityFilter } from './ports.js';
 import type { ReceiptService } from './receipts.js';
 import { preloadedSource, readerSource, scanTimeline } from './scan.js';
 import type { EventSerializer } from './serialize.js';
@@ -17,7 +17,6 @@ import { strippedStateFor } from './strippedState.js';
 import { roomSummary } from './summary.js';
 import { encodeToken } from './token.js';
 import type { TypingService } from './typing.js';
-import { unreadCounts } from './unread.js';
 
 export const DEFAULT_TIMELINE_LIMIT = 10;
 /** Synapse's default filter_timeline_limit. */
@@ -32,8 +31,11 @@ export interface RoomsSyncDeps {
   serializer: EventSerializer;
   receipts: Pick<ReceiptService, 'forSync' | 'readUpTo'>;
   typing: Pick<TypingService, 'typing'>;
+  unread: UnreadCounter;
   /** Above this many new events in the window, rooms are probed one by one (default WINDOW_CAP). */
   windowCap?: number;
+  /** m.ignored_user_list (messaging/ignoredUsers.ts): invites from ignored users are not sent (ignore_users.md). */
+  ignored?: { of(userId: string): Promise<ReadonlySet<string>> };
 }
 
 /** One /sync computation: the window (since, upTo] seen by one device through one filter. */
@@ -84,6 +86,7 @@ export class RoomsSync {
           if (!changedSinceToken) return;
           const ev = await reader.getEvent(m.eventId);
           if (!ev) return;
+          if (m.membership === 'invite' && (await this.deps.ignored?.of(w.viewer.userId))?.has(ev.pdu.sender)) return;
           const events = await strippedStateFor(reader, this.deps.serializer, ev, w.viewer, w.now);
           if (m.membership === 'invite') rooms.invite[roomId] = { invite_state: { events } };
           else rooms.knock[roomId] = { knock_state: { events } };
@@ -130,13 +133,12 @@ export class RoomsSync {
     if (!isNew && body.timelineEvents === 0 && body.stateEvents === 0 && ephemeral.length === 0 && accountData.length === 0) {
       return undefined;
     }
-    const readPos = Math.max((await this.deps.receipts.readUpTo(roomId, w.viewer.userId)) ?? 0, m.stream);
     const entry: Record<string, unknown> = {
       timeline: body.timeline,
       state: { events: body.state },
       ephemeral: { events: ephemeral },
       account_data: { events: accountData },
-      unread_notifications: await unreadCounts(this.deps.reader, roomId, w.viewer.userId, readPos, w.upTo),
+      ...(await this.deps.unread.forSync(w.viewer.userId, roomId, w.upTo, w.filter.room.timeline.unreadThreadNotifications)),
     };
     if (isNew || body.membersChanged) entry.summary = await roomSummary(this.deps.reader, roomId, w.viewer.userId);
     return entry;

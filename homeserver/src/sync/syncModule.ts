@@ -18,7 +18,8 @@ import { AccountDataService } from './accountData.js';
 import { FilterService } from './filters.js';
 import { SyncNotifier, type StreamWatch } from './notifier.js';
 import { PaginationService } from './pagination.js';
-import type { ClientEventFormatter, Clock, StreamPositions, VisibilityFilter } from './ports.js';
+import type { ClientEventFormatter, Clock, ReadMarkerListener, RelationsBundler, StreamPositions, UnreadCounter, VisibilityFilter } from './ports.js';
+import { PlainUnreadCounter } from './unread.js';
 import { ReceiptService } from './receipts.js';
 import { RoomsSync } from './roomsSync.js';
 import { EventSerializer } from './serialize.js';
@@ -34,6 +35,14 @@ export interface SyncModuleDeps {
   visible: VisibilityFilter;
   /** events/clientEvent.ts toClientEvent. */
   format: ClientEventFormatter;
+  /** messaging/aggregations.ts: unsigned.m.relations on served events. */
+  bundle?: RelationsBundler;
+  /** messaging/ignoredUsers.ts: hides invites from ignored users. */
+  ignored?: { of(userId: string): Promise<ReadonlySet<string>> };
+  /** Unread counts for /sync (push/pushModule.ts); without it, a plain counter of messages since the read receipt. */
+  unread?: UnreadCounter;
+  /** Told when a read receipt moves (push/pushModule.ts receiptMoved). */
+  onRead?: ReadMarkerListener;
   now?: Clock;
   /** See RoomsSyncDeps.windowCap (tests lower it to exercise the per-room path). */
   windowCap?: number;
@@ -58,11 +67,12 @@ export function createSyncModule(deps: SyncModuleDeps): SyncModule {
   const notifier = new SyncNotifier(stream, now);
   notifier.attach(deps.outputs);
   const accountData = new AccountDataService({ repo: new AccountDataRepo(db), stream, notifier });
-  const receipts = new ReceiptService({ repo: new ReceiptsRepo(db), reader, stream, notifier, accountData, now });
+  const receipts = new ReceiptService({ repo: new ReceiptsRepo(db), reader, stream, notifier, accountData, onRead: deps.onRead, now });
+  const unread = deps.unread ?? new PlainUnreadCounter(reader, receipts);
   const typing = new TypingService({ reader, stream, notifier, now });
   const filters = new FilterService(new FiltersRepo(db));
-  const serializer = new EventSerializer(deps.format);
-  const rooms = new RoomsSync({ reader, visible: deps.visible, serializer, receipts, typing, windowCap: deps.windowCap });
+  const serializer = new EventSerializer(deps.format, deps.bundle);
+  const rooms = new RoomsSync({ reader, visible: deps.visible, serializer, receipts, typing, unread, windowCap: deps.windowCap, ignored: deps.ignored });
   const sync = new SyncService({ rooms, accountData, notifier, stream, now });
   const pagination = new PaginationService({ reader, visible: deps.visible, serializer, stream, now });
   return {
