@@ -107,3 +107,56 @@ export interface PduSource {
   /** The federation form of each event found; missing IDs (purged, unknown) are skipped. */
   getPdus(eventIds: readonly string[]): Promise<Map<string, Pdu>>;
 }
+
+// ---------------------------------------------------------------- inbound (serving routes)
+// Implemented by the homeserver (homeserver/src/federation/serve/). Methods throw
+// api/errors.ts FederationError for answers other than success (403, 404, 400 …).
+
+/** PUT /send: the PDUs go to the room graph, the EDUs to their services. */
+export interface InboundTransactionPort {
+  /** A result per event ID: `{}` when accepted (or soft-failed), `{error}` otherwise. */
+  ingestPdus(origin: string, pdus: unknown[]): Promise<Map<string, { error?: string }>>;
+  /** Each EDU is dispatched by type; unknown types and bad content are ignored (EDUs are best-effort). */
+  handleEdus(origin: string, edus: Edu[]): Promise<void>;
+}
+
+/** Reading the room graph for another server (each call checks that `origin` may see it). */
+export interface RoomEventsPort {
+  event(origin: string, eventId: string): Promise<Pdu>;
+  /** The state before `eventId` and the auth chain of that state. */
+  stateIds(origin: string, roomId: string, eventId: string): Promise<{ pduIds: string[]; authChainIds: string[] }>;
+  state(origin: string, roomId: string, eventId: string): Promise<{ pdus: Pdu[]; authChain: Pdu[] }>;
+  eventAuth(origin: string, roomId: string, eventId: string): Promise<Pdu[]>;
+  backfill(origin: string, roomId: string, from: string[], limit: number): Promise<Pdu[]>;
+  missingEvents(origin: string, roomId: string, req: { earliest: string[]; latest: string[]; limit: number; minDepth: number }): Promise<Pdu[]>;
+}
+
+export type HandshakeMembership = 'join' | 'leave' | 'knock';
+
+/** The join / leave / knock handshakes and invites, as the resident (or invited) server. */
+export interface MembershipHandshakePort {
+  /** A template event for `userId` (of `origin`); `versions` are the room versions the caller supports (join/knock). */
+  make(origin: string, roomId: string, userId: string, membership: HandshakeMembership, versions: string[] | undefined): Promise<{ roomVersion: string; event: JsonObject }>;
+  sendJoin(origin: string, roomId: string, eventId: string, event: unknown, omitMembers: boolean): Promise<JsonObject>;
+  sendLeave(origin: string, roomId: string, eventId: string, event: unknown): Promise<void>;
+  sendKnock(origin: string, roomId: string, eventId: string, event: unknown): Promise<JsonObject>;
+  /** Co-sign an invite of one of our users and remember it; returns the signed event. */
+  invite(origin: string, roomId: string, eventId: string, roomVersion: string, event: unknown, inviteRoomState: unknown[]): Promise<Pdu>;
+}
+
+/** Directory and profile questions (query/*, publicRooms, hierarchy). */
+export interface QueryPort {
+  profile(userId: string, field: string | undefined): Promise<JsonObject>;
+  directory(alias: string): Promise<{ room_id: string; servers: string[] }>;
+  publicRooms(req: { limit?: number; since?: string; filter?: string }): Promise<JsonObject>;
+  hierarchy(origin: string, roomId: string, suggestedOnly: boolean): Promise<JsonObject>;
+}
+
+/** E2EE and account questions about our users (user/devices, user/keys/*, openid). */
+export interface UserQueryPort {
+  devices(userId: string): Promise<JsonObject>;
+  queryKeys(deviceKeys: Record<string, string[]>): Promise<JsonObject>;
+  claimKeys(oneTimeKeys: Record<string, Record<string, string>>): Promise<JsonObject>;
+  /** The user an OpenID token was issued to; undefined when unknown or expired. */
+  openIdUser(accessToken: string): Promise<string | undefined>;
+}

@@ -19,6 +19,7 @@ Flags of 'parley serve' (each overrides the config file):
   --open-registration               let anyone register (trials only)
   --registration-shared-secret S    enable Synapse-compatible shared-secret registration
   --no-rate-limit                   turn rate limiting off
+  --federation-ca FILE              trust this CA (PEM) for outbound federation; repeatable
   --log-level LEVEL                 trace, debug, info, warn, error, fatal or silent
 
 Without --config, Parley runs its trial default: server name localhost,
@@ -48,6 +49,7 @@ export async function main(argv: string[]): Promise<number> {
       'open-registration': { type: 'boolean' },
       'registration-shared-secret': { type: 'string' },
       'no-rate-limit': { type: 'boolean' },
+      'federation-ca': { type: 'string', multiple: true },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -66,6 +68,7 @@ export async function main(argv: string[]): Promise<number> {
     openRegistration: values['open-registration'],
     registrationSharedSecret: values['registration-shared-secret'],
     noRateLimit: values['no-rate-limit'],
+    federationCa: values['federation-ca'],
     logLevel: values['log-level'],
   };
   const config = loadConfig(flags);

@@ -26,6 +26,9 @@ import { toClientEvent } from './events/clientEvent.js';
 import { createE2eeModule } from './e2ee/e2eeModule.js';
 import { createMediaModule } from './media/mediaModule.js';
 import { createPushModule } from './push/pushModule.js';
+import { createMessagingModule } from './messaging/messagingModule.js';
+import { unreadForSync } from './push/counts.js';
+import { createPresenceModule } from './presence/presenceModule.js';
 import { createFederationModule } from './federation/federationModule.js';
 import { LateRoomPorts } from './federation/outbound/lateRoomPorts.js';
 import { FederationSender } from './federation/outbound/sender.js';
@@ -99,16 +102,35 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
     federationRoomPorts.bindAliases(new FederationDirectory(federation.client));
   }
   shutdownHooks.push(() => federation.stop());
+  // relations, threads, bundled aggregations, ignored users, upgrades, knocking, reports,
+  // timestamp_to_event, space hierarchy, tags, mutual rooms (messaging/messagingModule.ts).
+  const messaging = createMessagingModule({
+    db,
+    rooms,
+    serverName: config.server_name,
+    onError: (err, what) => logger.error({ err }, `messaging: ${what} failed`),
+  });
+  routes.push(...messaging.routes);
   // sync, /messages, /context, typing, receipts, read markers, account data, filters (sync/syncModule.ts).
   const syncModule = createSyncModule({
     db,
     stream,
     reader: rooms.reader,
     outputs: roomOutputs,
-    visible: (userId, roomId, events) => rooms.visibility.filter(userId, roomId, events),
+    // History visibility, minus ignored users' events (messaging/ignoredUsers.ts).
+    visible: messaging.visible,
     format: toClientEvent,
+    bundle: messaging.bundle,
+    ignored: messaging.ignored,
+    // Counts come from push rules (built below; only called once requests flow).
+    unread: {
+      forSync: async (userId, roomId, upTo, threaded) =>
+        unreadForSync(await push.unreadCounts(userId, roomId, { upTo }), threaded),
+    },
+    onRead: (userId, roomId, eventId, thread) => push.receiptMoved(userId, roomId, eventId, thread),
   });
   routes.push(...syncModule.routes);
+  routes.push(...messaging.tagRoutes(syncModule.accountData));
   // First of all hooks: held long-polls return at once so that in-flight requests can end.
   shutdownHooks.unshift(() => syncModule.close());
   // end-to-end encryption: keys, cross-signing, to-device, key backup, dehydrated devices (e2ee/e2eeModule.ts).
@@ -155,6 +177,21 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
       for (const deviceId of deviceIds) await push.pushers.removeForDevice(userId, deviceId);
     },
   };
+  // presence: PUT/GET /presence, set_presence on /sync, idle/offline timers, /sync `presence` (presence/presenceModule.ts).
+  const presence = createPresenceModule({
+    db,
+    enabled: config.presence.enabled,
+    serverName: config.server_name,
+    reader: rooms.reader,
+    outputs: roomOutputs,
+    stream,
+    notifier: syncModule.notifier,
+    sync: syncModule.sync,
+    onError: (err, what) => logger.error({ err }, `presence: ${what} failed`),
+  });
+  routes.push(...presence.routes);
+  await presence.start();
+  shutdownHooks.push(() => presence.close());
   // federation, last: typing and receipts go out as EDUs; every federation.addRoutes(...) must come before routesToMount().
   if (federation.enabled) {
     syncModule.typing.onLocalChange((c) => federationSender.typingChanged(c));

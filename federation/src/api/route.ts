@@ -9,7 +9,10 @@ export type FederationAuth = 'server' | 'none';
 
 export interface FederationContext {
   params: Record<string, string>;
+  /** The first value of each query parameter. */
   query: Record<string, string | undefined>;
+  /** Every value of each query parameter, for repeated ones (make_join's `ver`); always set by the HTTP adapter. */
+  queryAll?: Record<string, string[]>;
   body: unknown;
   /** The authenticated origin server, for `auth: 'server'` routes. */
   origin?: string;

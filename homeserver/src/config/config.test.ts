@@ -59,3 +59,21 @@ test('it should default the media section as Synapse does: 50 MiB uploads, froze
   writeFileSync(file, 'media:\n  url_preview_ip_range_blacklist: ["intranet.example"]\n');
   assert.throws(() => loadConfig({ config: file }), /media\.url_preview_ip_range_blacklist/);
 });
+
+test('it should default federation to on with the public IP blocklist, and add every --federation-ca to ca_files', () => {
+  const f = loadConfig({}).federation;
+  assert.equal(f.enabled, true);
+  assert.equal(f.ip_range_blocklist, undefined, 'unset means the built-in list of private ranges');
+  assert.deepEqual(f.notaries, []);
+  const dir = mkdtempSync(join(tmpdir(), 'parley-cfg-'));
+  const file = join(dir, 'fed.yaml');
+  writeFileSync(
+    file,
+    'federation:\n  ca_files: [/etc/a.pem]\n  ip_range_allowlist: ["127.0.0.1/32"]\n  address_overrides: {"hr.corp": "10.0.0.5:8448"}\n',
+  );
+  const cfg = loadConfig({ config: file, federationCa: ['/tmp/b.pem', '/tmp/c.pem'] }).federation;
+  assert.deepEqual(cfg.ca_files, ['/etc/a.pem', '/tmp/b.pem', '/tmp/c.pem']);
+  assert.deepEqual(cfg.address_overrides, { 'hr.corp': '10.0.0.5:8448' });
+  writeFileSync(file, 'federation:\n  ip_range_allowlist: ["not-an-ip"]\n');
+  assert.throws(() => loadConfig({ config: file }), /federation\.ip_range_allowlist/);
+});

@@ -35,6 +35,26 @@ const mediaSchema = z
 
 export type MediaConfig = z.infer<typeof mediaSchema>;
 
+// Federation (README.md "Federation"). Unset ip_range_blocklist = Synapse's default list of
+// private, loopback and link-local ranges; department deployments list their ranges in the allowlist.
+const federationSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    ca_files: z.array(z.string()).default([]),
+    ip_range_blocklist: z.array(ipRange).optional(),
+    ip_range_allowlist: z.array(ipRange).default([]),
+    server_name_allowlist: z.array(z.string()).optional(),
+    server_name_denylist: z.array(z.string()).default([]),
+    address_overrides: z.record(z.string(), z.string()).default({}),
+    notaries: z
+      .array(z.object({ server_name: z.string(), verify_keys: z.record(z.string(), z.string()).optional() }).strict())
+      .default([]),
+    request_timeout_ms: z.number().int().positive().default(60_000),
+  })
+  .strict();
+
+export type FederationConfig = z.infer<typeof federationSchema>;
+
 const bucket = z.object({ per_second: z.number().positive(), burst: z.number().int().positive() }).strict();
 
 export const configSchema = z
@@ -60,9 +80,11 @@ export const configSchema = z
       .object({
         open: z.boolean().default(false),
         shared_secret: z.string().min(1).optional(),
+        /** Registering needs a registration token (admin API); enables registration even when `open` is false. */
+        requires_token: z.boolean().default(false),
       })
       .strict()
-      .default({ open: false }),
+      .default({ open: false, requires_token: false }),
     rate_limit: z
       .object({
         enabled: z.boolean().default(true),
@@ -86,9 +108,13 @@ export const configSchema = z
       })
       .strict()
       .default({ level: 'info' }),
+    /** Presence (online/idle/offline, status messages); off → /presence says offline, /sync has none. */
+    presence: z.object({ enabled: z.boolean().default(true) }).strict().default({ enabled: true }),
     /** Accept the deprecated `access_token` query parameter that older clients and bots send. */
     allow_access_token_in_query: z.boolean().default(true),
     /** The media repository (README.md "Configuration reference" explains each key). */
+    /** Server-server API: discovery, TLS trust, allow/deny lists, notaries (README.md "Federation"). */
+    federation: federationSchema.default(() => federationSchema.parse({})),
     media: mediaSchema.default(() => ({ ...MEDIA_DEFAULTS, url_preview_ip_range_whitelist: [], url_preview_ip_range_blacklist: [] })),
   })
   .strict();
@@ -107,6 +133,8 @@ export interface ServeFlags {
   registrationSharedSecret?: string;
   noRateLimit?: boolean;
   logLevel?: string;
+  /** Extra CA files trusted for outbound federation (repeatable --federation-ca). */
+  federationCa?: string[];
 }
 
 /**
@@ -125,7 +153,8 @@ export function loadConfig(flags: ServeFlags): Config {
   const cfg = res.data;
   if (flags.serverName) cfg.server_name = flags.serverName;
   if (flags.data) cfg.data_dir = flags.data;
-  if (flags.listen) cfg.listeners = [{ ...cfg.listeners[0], bind: flags.listen }];
+  // Only the first listener: others in the file (e.g. a separate federation listener) stay.
+  if (flags.listen) cfg.listeners = [{ ...cfg.listeners[0], bind: flags.listen }, ...cfg.listeners.slice(1)];
   if (flags.tlsCert || flags.tlsKey) {
     if (!flags.tlsCert || !flags.tlsKey) throw new Error('--tls-cert and --tls-key go together');
     cfg.listeners[0] = { ...cfg.listeners[0], tls_cert: flags.tlsCert, tls_key: flags.tlsKey };
@@ -133,6 +162,7 @@ export function loadConfig(flags: ServeFlags): Config {
   if (flags.openRegistration) cfg.registration.open = true;
   if (flags.registrationSharedSecret) cfg.registration.shared_secret = flags.registrationSharedSecret;
   if (flags.noRateLimit) cfg.rate_limit.enabled = false;
+  if (flags.federationCa?.length) cfg.federation.ca_files = [...cfg.federation.ca_files, ...flags.federationCa];
   if (flags.logLevel) cfg.log.level = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).parse(flags.logLevel);
   return cfg;
 }

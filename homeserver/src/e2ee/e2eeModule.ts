@@ -1,6 +1,14 @@
 // Builds the end-to-end encryption key server (@parley/e2ee) over this
 // homeserver's storage, devices, rooms and sync notifier, with its routes.
-import { E2eeService, type ChangeNotifier, type DeviceDirectory, type MembershipReader, type StreamPositions } from '@parley/e2ee';
+import {
+  E2eeService,
+  type ChangeNotifier,
+  type DeviceDirectory,
+  type MembershipReader,
+  type OutgoingToDevicePort,
+  type RemoteKeysPort,
+  type StreamPositions,
+} from '@parley/e2ee';
 import type { UserInteractiveAuth } from '../auth/uia.js';
 import type { RoomOutputs } from '../events/outputs.js';
 import type { Route } from '../http/route.js';
@@ -28,6 +36,9 @@ export interface E2eeModuleDeps {
   outputs: RoomOutputs;
   devices: Pick<DeviceManager, 'listDevices' | 'deleteDevices' | 'withUserLock'>;
   uia: Pick<UserInteractiveAuth, 'authenticate'>;
+  /** Federation: keys of remote users, and to-device messages for them (absent: unreachable / dropped). */
+  remote?: RemoteKeysPort;
+  outgoingToDevice?: OutgoingToDevicePort;
 }
 
 export interface E2eeModule {
@@ -68,6 +79,8 @@ export function createE2eeModule(deps: E2eeModuleDeps): E2eeModule {
     stream: deps.stream,
     notifier: deps.notifier,
     serverName: deps.serverName,
+    ...(deps.remote ? { remote: deps.remote } : {}),
+    ...(deps.outgoingToDevice ? { outgoingToDevice: deps.outgoingToDevice } : {}),
   });
   return {
     service,

@@ -21,7 +21,8 @@ import type { BinaryReply, Requester, Route } from './route.js';
 
 /** Resolves access tokens; implemented by the accounts service. */
 export interface Authenticator {
-  authenticate(accessToken: string): Promise<Requester | undefined>;
+  /** `seen`: where the request came from, for the device's last-seen record (admin whois). */
+  authenticate(accessToken: string, seen?: { ip: string; userAgent?: string }): Promise<Requester | undefined>;
 }
 
 /** Verifies X-Matrix signed requests (routes with auth 'server'); implemented by the federation module. */
@@ -160,7 +161,8 @@ async function authenticate(r: Route<unknown, unknown>, req: Request, deps: AppD
     if (r.auth === 'user') throw missingToken();
     return undefined;
   }
-  const requester = await deps.authenticator.authenticate(token);
+  const ua = req.headers['user-agent'];
+  const requester = await deps.authenticator.authenticate(token, { ip: req.ip ?? '', ...(ua ? { userAgent: ua } : {}) });
   if (!requester) throw unknownToken();
   return requester;
 }

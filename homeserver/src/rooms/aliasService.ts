@@ -9,12 +9,15 @@ import type { Requester } from '../http/route.js';
 import { Batch } from '../storage/batch.js';
 import type { RoomStorage } from '../storage/roomStorage.js';
 import { currentLookup } from './stateLookups.js';
+import type { RemoteAliasResolver } from './ports.js';
 import type { RoomReader } from './types.js';
 
 export interface AliasDeps {
   storage: RoomStorage;
   reader: RoomReader;
   serverName: string;
+  /** Aliases of other servers (federation); without it they are 404. */
+  remote?: RemoteAliasResolver;
 }
 
 export class RoomAliases {
@@ -48,6 +51,11 @@ export class RoomAliases {
 
   async resolve(alias: string): Promise<{ room_id: string; servers: string[] }> {
     this.checkAlias(alias);
+    if (serverNameOf(alias) !== this.deps.serverName && this.deps.remote) {
+      const remote = await this.deps.remote.resolve(alias);
+      if (!remote) throw notFound(`Room alias ${alias} not found`);
+      return remote;
+    }
     const rec = serverNameOf(alias) === this.deps.serverName ? await this.deps.storage.aliases.get(alias) : undefined;
     if (!rec) throw notFound(`Room alias ${alias} not found`);
     const servers = new Set([this.deps.serverName]);

@@ -8,6 +8,7 @@ import type { Requester } from '../http/route.js';
 import type { TxnScope } from '../storage/txnRepo.js';
 import { sameJson } from './membershipService.js';
 import type { EventDraft } from './pipeline/draft.js';
+import type { SendCheck } from './relationChecks.js';
 import type { RoomView, RoomWriter } from './roomWriter.js';
 import type { RoomReader } from './types.js';
 
@@ -15,6 +16,8 @@ export class EventService {
   constructor(
     private readonly writer: RoomWriter,
     private readonly reader: RoomReader,
+    /** Relationship checks (duplicate reactions, threads off relations), run in the room's queue. */
+    private readonly check?: SendCheck,
   ) {}
 
   /** PUT /send: idempotent per (user, device, room, event type, txn ID). */
@@ -26,7 +29,14 @@ export class EventService {
       if (typeof redacts !== 'string') throw badJson('m.room.redaction needs content.redacts');
       return this.redactWith(requester.userId, roomId, redacts, content, txn);
     }
-    const res = await this.writer.append(roomId, async () => [{ type, sender: requester.userId, content }], txn);
+    const res = await this.writer.append(
+      roomId,
+      async () => {
+        await this.check?.(roomId, type, requester.userId, content);
+        return [{ type, sender: requester.userId, content }];
+      },
+      txn,
+    );
     return res.eventIds[0];
   }
 

@@ -4,6 +4,8 @@
 // Spec: client-server-api/_index.md "Room membership", "Joining rooms", "Leaving rooms",
 // "Banning users in a room", "Events on Change of Profile Information".
 import { isValidRoomAlias, isValidRoomId, serverNameOf } from '@parley/federation/core/ids';
+import { powerLevelsOf, userPowerLevel } from '@parley/federation/core/auth/index';
+import { roomVersion } from '@parley/federation/core/roomVersions';
 import type { JsonObject } from '@parley/federation/core/types';
 import { forbidden, invalidParam, notFound, unknown } from '../http/errors.js';
 import { Batch } from '../storage/batch.js';
@@ -11,6 +13,7 @@ import type { RoomStorage } from '../storage/roomStorage.js';
 import type { RoomAliases } from './aliasService.js';
 import type { ProfileLookup, RemoteJoiner } from './ports.js';
 import type { RoomView, RoomWriter } from './roomWriter.js';
+import { currentLookup } from './stateLookups.js';
 import type { Membership, RoomReader, StoredEvent } from './types.js';
 
 export interface MembershipDeps {
@@ -51,8 +54,61 @@ export class MembershipService {
       throw invalidParam('Invalid room ID or alias');
     }
     if ((await this.deps.reader.roomVersion(roomId)) === undefined) return this.joinRemote(userId, roomId, opts);
-    await this.change({ roomId, sender: userId, target: userId, membership: 'join', reason: opts.reason });
+    const extra = await this.restrictedJoinAuthoriser(userId, roomId);
+    await this.change({ roomId, sender: userId, target: userId, membership: 'join', reason: opts.reason, ...(extra ? { extra } : {}) });
     return { roomId };
+  }
+
+  /** POST /knock/{roomIdOrAlias}: ask to be let into a room whose join rule is knock (local rooms). */
+  async knock(userId: string, roomIdOrAlias: string, opts: { reason?: string } = {}): Promise<{ roomId: string }> {
+    let roomId = roomIdOrAlias;
+    if (roomIdOrAlias.startsWith('#')) {
+      if (!isValidRoomAlias(roomIdOrAlias)) throw invalidParam('Invalid room alias');
+      const local = serverNameOf(roomIdOrAlias) === this.deps.serverName ? await this.deps.storage.aliases.get(roomIdOrAlias) : undefined;
+      if (!local) throw notFound(`Room alias ${roomIdOrAlias} is not known to this server`);
+      roomId = local.roomId;
+    } else if (!isValidRoomId(roomIdOrAlias)) {
+      throw invalidParam('Invalid room ID or alias');
+    }
+    if ((await this.deps.reader.roomVersion(roomId)) === undefined) throw notFound(`Room ${roomIdOrAlias} is not known to this server`);
+    // The auth rules decide: knock join rule, not banned, not already in the room.
+    await this.change({ roomId, sender: userId, target: userId, membership: 'knock', reason: opts.reason });
+    return { roomId };
+  }
+
+  /**
+   * Restricted rooms (rooms/v8.md+; client-server-api "Restricted rooms"): a user who is not
+   * invited may join if they are in one of the allowed rooms; the join then names a local
+   * member who may invite (join_authorised_via_users_server), which the auth rules check.
+   */
+  private async restrictedJoinAuthoriser(userId: string, roomId: string): Promise<JsonObject | undefined> {
+    const { reader } = this.deps;
+    const jr = await reader.currentStateEvent(roomId, 'm.room.join_rules', '');
+    const rule = jr?.pdu.content.join_rule;
+    if (rule !== 'restricted' && rule !== 'knock_restricted') return undefined;
+    const mine = (await reader.membership(roomId, userId))?.membership;
+    if (mine === 'join' || mine === 'invite') return undefined;
+    const allow = Array.isArray(jr?.pdu.content.allow) ? jr.pdu.content.allow : [];
+    const allowedRooms = allow.flatMap((a) =>
+      a && typeof a === 'object' && !Array.isArray(a) && a.type === 'm.room_membership' && typeof a.room_id === 'string' ? [a.room_id] : [],
+    );
+    let allowed = false;
+    for (const r of allowedRooms) if ((await reader.membership(r, userId))?.membership === 'join') allowed = true;
+    if (!allowed) return undefined;
+    const version = await reader.roomVersion(roomId);
+    const rules = version === undefined ? undefined : roomVersion(version);
+    if (!rules) return undefined;
+    const lookup = await currentLookup(reader, roomId, [
+      ['m.room.create', ''],
+      ['m.room.power_levels', ''],
+    ]);
+    const inviteLevel = powerLevelsOf(lookup, rules).levels.invite;
+    const candidates = (await reader.members(roomId))
+      .filter((m) => m.member.membership === 'join' && serverNameOf(m.userId) === this.deps.serverName)
+      .map((m) => ({ userId: m.userId, level: userPowerLevel(m.userId, lookup, rules) }))
+      .filter((c) => c.level >= inviteLevel)
+      .sort((a, b) => b.level - a.level);
+    return candidates.length === 0 ? undefined : { join_authorised_via_users_server: candidates[0].userId };
   }
 
   invite(sender: string, roomId: string, target: string, reason?: string): Promise<string> {

@@ -13,3 +13,9 @@ export interface RemoteJoiner {
   /** Make the join via one of `servers`; resolves with the room ID once the join is stored locally. */
   joinRemote(userId: string, roomIdOrAlias: string, servers: string[], content: Record<string, unknown>): Promise<{ roomId: string }>;
 }
+
+/** Resolves room aliases of other servers over federation (query/directory). */
+export interface RemoteAliasResolver {
+  /** Undefined when the alias's server does not know it. */
+  resolve(alias: string): Promise<{ room_id: string; servers: string[] } | undefined>;
+}

@@ -19,12 +19,22 @@ export interface MembersQuery {
   notMembership?: Membership;
 }
 
+/** unsigned.m.relations for served events (messaging/aggregations.ts), plugged in by main.ts. */
+export type EventBundler = (events: StoredEvent[], viewer: Viewer, now: number) => Promise<Map<string, Record<string, unknown>>>;
+
 export class RoomQueries {
+  private bundler: EventBundler | undefined;
+
   constructor(
     private readonly reader: RoomReader,
     private readonly visibility: HistoryVisibility,
     private readonly clock: () => number = Date.now,
   ) {}
+
+  /** GET /event includes bundled aggregations (client-server-api "Aggregations of child events"). */
+  useBundler(bundler: EventBundler): void {
+    this.bundler = bundler;
+  }
 
   async state(viewer: Viewer, roomId: string): Promise<ClientEvent[]> {
     const point = await this.readPoint(viewer.userId, roomId);
@@ -87,11 +97,15 @@ export class RoomQueries {
 
   /** GET /event: 404 whether the event is unknown, in another room, or not visible to the viewer. */
   async event(viewer: Viewer, roomId: string, eventId: string): Promise<ClientEvent> {
-    const ev = await this.reader.getEvent(eventId);
-    if (!ev || ev.roomId !== roomId || ev.outlier || !(await this.visibility.canSee(viewer.userId, ev))) {
-      throw notFound('Event not found');
-    }
-    return toClientEvent(ev, viewer, this.clock());
+    const stored = await this.reader.getEvent(eventId);
+    // view(): the event as this viewer may see it (erased senders' events come redacted).
+    const ev = stored && stored.roomId === roomId && !stored.outlier ? await this.visibility.view(viewer.userId, stored) : undefined;
+    if (!ev) throw notFound('Event not found');
+    const now = this.clock();
+    const out = toClientEvent(ev, viewer, now);
+    const relations = this.bundler && (await this.bundler([ev], viewer, now)).get(ev.eventId);
+    if (relations) out.unsigned = { ...out.unsigned, 'm.relations': relations };
+    return out;
   }
 
   private async readPoint(userId: string, roomId: string): Promise<ReadPoint> {

@@ -17,6 +17,12 @@ export class StoredRoomReader implements RoomReader {
     return short === undefined ? undefined : (await this.s.rooms.get(short))?.version;
   }
 
+  /** The room's forward extremities (events with no known successor), for federation. */
+  async forwardExtremities(roomId: string): Promise<Array<{ eventId: string; depth: number }>> {
+    const short = await this.s.ids.room(roomId);
+    return short === undefined ? [] : ((await this.s.rooms.get(short))?.extremities ?? []);
+  }
+
   getEvent(eventId: string): Promise<StoredEvent | undefined> {
     return this.s.events.byId(eventId);
   }

@@ -24,6 +24,7 @@ import { finalizeEvent, type Signer } from './pipeline/finalizeEvent.js';
 import { stageEvent, type Staged } from './pipeline/stageEvent.js';
 import { headStateEvent, loadHead, stateLookupFor, type RoomHead } from './roomHead.js';
 import type { RoomQueue } from './roomQueue.js';
+import { RemoteSession } from './remoteSession.js';
 import type { StoredEvent } from './types.js';
 
 /** What a planner sees of the room: its version and current state. */
@@ -141,6 +142,29 @@ export class RoomWriter {
       this.emit(roomId, staged);
       return { roomId, eventIds: staged.map((s) => s.record.eventId) };
     });
+  }
+
+  /**
+   * Run `task` in the room's queue with a session that persists events received over
+   * federation (each with its own prev_events, auth_events and state before). The room
+   * may be unknown yet (a remote join or invite); `createEventId` is then recorded for it.
+   */
+  remote<T>(roomId: string, rules: RoomVersionRules, createEventId: string | undefined, task: (s: RemoteSession) => Promise<T>): Promise<T> {
+    return this.deps.queue.run(roomId, async () => {
+      const session = new RemoteSession(this.deps, roomId, await this.head(roomId), rules, createEventId);
+      try {
+        return await task(session);
+      } finally {
+        const h = session.currentHead();
+        if (h) this.heads.set(roomId, { ...h, staged: undefined });
+        else this.heads.delete(roomId);
+      }
+    });
+  }
+
+  /** Forget the cached tip of a room whose data was deleted (admin purge; call inside exclusive()). */
+  forgetRoom(roomId: string): void {
+    this.heads.delete(roomId);
   }
 
   /** Run `task` in the room's queue (for non-event writes that must not interleave with events). */

@@ -7,12 +7,13 @@ import { RoomAliases } from './aliasService.js';
 import { RoomCreator } from './createRoom.js';
 import { EventService } from './eventService.js';
 import { MembershipService } from './membershipService.js';
-import type { ProfileLookup, RemoteJoiner } from './ports.js';
+import type { ProfileLookup, RemoteAliasResolver, RemoteJoiner } from './ports.js';
 import { RoomQueries } from './roomQueries.js';
 import { RoomQueue } from './roomQueue.js';
+import { relationSendCheck } from './relationChecks.js';
 import { StoredRoomReader } from './roomReader.js';
 import { RoomWriter, type StreamPositions } from './roomWriter.js';
-import { HistoryVisibility } from './visibility.js';
+import { HistoryVisibility, type ErasureLookup } from './visibility.js';
 
 export interface RoomsDeps {
   db: Database;
@@ -22,8 +23,12 @@ export interface RoomsDeps {
   signingKey: SigningKey;
   profiles: ProfileLookup;
   remoteJoiner?: RemoteJoiner;
+  /** Resolves aliases of other servers (federation). */
+  remoteAliases?: RemoteAliasResolver;
   clock?: () => number;
   onError?: (err: unknown, what: string) => void;
+  /** Users erased on deactivation: their events are served redacted to later joiners. */
+  erasure?: ErasureLookup;
 }
 
 export interface Rooms {
@@ -53,8 +58,8 @@ export async function openRooms(deps: RoomsDeps): Promise<Rooms> {
     ...(deps.clock ? { clock: deps.clock } : {}),
     ...(deps.onError ? { onError: deps.onError } : {}),
   });
-  const visibility = new HistoryVisibility(reader);
-  const aliases = new RoomAliases({ storage, reader, serverName: deps.serverName });
+  const visibility = new HistoryVisibility(reader, deps.erasure);
+  const aliases = new RoomAliases({ storage, reader, serverName: deps.serverName, ...(deps.remoteAliases ? { remote: deps.remoteAliases } : {}) });
   const membership = new MembershipService({
     writer,
     reader,
@@ -70,7 +75,7 @@ export async function openRooms(deps: RoomsDeps): Promise<Rooms> {
     reader,
     writer,
     visibility,
-    events: new EventService(writer, reader),
+    events: new EventService(writer, reader, relationSendCheck(storage.relations, reader)),
     membership,
     aliases,
     creator: new RoomCreator({ writer, aliases, membership, published: storage.published, serverName: deps.serverName }),

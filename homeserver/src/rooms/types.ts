@@ -26,6 +26,13 @@ export interface StoredEvent {
   txn?: { deviceId: string; txnId: string };
   /** Known to the server but not part of the room's timeline (e.g. fetched auth events). */
   outlier?: boolean;
+  /**
+   * Received over federation and rejected (server-server-api.md "Rejection"): never in the
+   * timeline, never part of any state, never an auth event. The reason, for logs.
+   */
+  rejected?: string;
+  /** Received over federation and soft-failed: in the graph, but not shown to clients nor built upon. */
+  softFailed?: boolean;
 }
 
 export interface MemberRecord {

@@ -6,6 +6,8 @@
 // membership events, the state before the event counts too. After a user forgets a
 // room, only its world_readable events stay visible to them (Synapse).
 import { stateKeyOf, type StateKey } from '@parley/federation/core/types';
+import { redact } from '@parley/federation/core/redaction';
+import { roomVersion } from '@parley/federation/core/roomVersions';
 import type { MemberRecord, RoomReader, StoredEvent } from './types.js';
 
 type Visibility = 'world_readable' | 'shared' | 'invited' | 'joined';
@@ -25,11 +27,24 @@ export function parseVisibility(v: unknown): Visibility {
   return v === 'world_readable' || v === 'invited' || v === 'joined' ? v : 'shared';
 }
 
+/** Users erased on deactivation (users/erasedUsers.ts). */
+export interface ErasureLookup {
+  isErased(userId: string): boolean;
+}
+
 export class HistoryVisibility {
-  constructor(private readonly reader: RoomReader) {}
+  constructor(
+    private readonly reader: RoomReader,
+    private readonly erasure?: ErasureLookup,
+  ) {}
 
   async canSee(userId: string, event: StoredEvent): Promise<boolean> {
     return (await this.filter(userId, event.roomId, [event])).length === 1;
+  }
+
+  /** The event as `userId` may be served it (redacted if its sender was erased), or undefined if hidden. */
+  async view(userId: string, event: StoredEvent): Promise<StoredEvent | undefined> {
+    return (await this.filter(userId, event.roomId, [event]))[0];
   }
 
   /** The events of `roomId` that `userId` may see, in the given order. */
@@ -55,7 +70,20 @@ export class HistoryVisibility {
       const membership = forgotten ? undefined : contentOf(contents, state?.get(memberKey))?.membership;
       return allowedBy(hv, typeof membership === 'string' ? membership : undefined, !forgotten && joinedAfter(ev.stream));
     };
-    return mine.filter((ev, i) => pairAllows(after[i], ev) || (beforeOf.has(ev.eventId) && pairAllows(beforeOf.get(ev.eventId), ev)));
+    const kept = mine.flatMap((ev, i) =>
+      pairAllows(after[i], ev) || (beforeOf.has(ev.eventId) && pairAllows(beforeOf.get(ev.eventId), ev)) ? [{ ev, i }] : [],
+    );
+    const erasure = this.erasure;
+    if (!erasure || !kept.some(({ ev }) => erasure.isErased(ev.pdu.sender))) return kept.map(({ ev }) => ev);
+    // Erased senders (Synapse's GDPR erasure): served as they are to users who were joined when
+    // the event was sent, and redacted to everyone else.
+    const version = await this.reader.roomVersion(roomId);
+    const rules = version === undefined ? undefined : roomVersion(version);
+    return kept.map(({ ev, i }) => {
+      if (!erasure.isErased(ev.pdu.sender) || !rules || ev.redactedBy) return ev;
+      const wasJoined = contentOf(contents, after[i]?.get(memberKey))?.membership === 'join' && !forgotten;
+      return wasJoined ? ev : { ...ev, pdu: redact(ev.pdu, rules) };
+    });
   }
 
   /**

@@ -12,6 +12,8 @@ export interface DeviceRecord {
   createdTs: number;
   lastSeenTs?: number;
   lastSeenIp?: string;
+  /** User-Agent of the last authenticated request (recorded at most once a minute; admin whois). */
+  lastSeenUserAgent?: string;
 }
 
 /** What an access token stands for. */

@@ -60,6 +60,11 @@ export class EventsRepo {
     batch.afterCommit(() => this.cache.set(record.shortEvent, record));
   }
 
+  /** Drop cached records (their room was purged: admin/roomPurge). */
+  forget(shorts: number[]): void {
+    for (const s of shorts) this.cache.delete(s);
+  }
+
   /** The redaction event that redacted `eventId`, if any was applied or is waiting for it. */
   redactedBy(eventId: string): Promise<string | undefined> {
     return this.db.get<string>('eventid_redactedby', Buffer.from(eventId, 'utf8'));

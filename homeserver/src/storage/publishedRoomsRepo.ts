@@ -14,6 +14,12 @@ export class PublishedRoomsRepo {
     return rows.map(([k]) => k.toString('utf8'));
   }
 
+  /** PUT /directory/list/room/{roomId}: publish or unpublish on its own. */
+  async set(roomId: string, published: boolean): Promise<void> {
+    const k = Buffer.from(roomId, 'utf8');
+    await this.db.write([published ? this.db.put('roomid_published', k, true) : this.db.del('roomid_published', k)]);
+  }
+
   stage(batch: Batch, roomId: string, published: boolean): void {
     const k = Buffer.from(roomId, 'utf8');
     batch.add(published ? this.db.put('roomid_published', k, true) : this.db.del('roomid_published', k));

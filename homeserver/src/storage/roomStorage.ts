@@ -4,6 +4,8 @@ import type { Database } from './db.js';
 import { EventsRepo } from './eventsRepo.js';
 import { MembersRepo } from './membersRepo.js';
 import { PublishedRoomsRepo } from './publishedRoomsRepo.js';
+import { EventTimesRepo } from './eventTimesRepo.js';
+import { RelationsRepo } from './relationsRepo.js';
 import { RoomsRepo } from './roomsRepo.js';
 import { ShortIds } from './shortIds.js';
 import { StateRepo } from './stateRepo.js';
@@ -21,6 +23,10 @@ export interface RoomStorage {
   txns: TxnRepo;
   aliases: AliasesRepo;
   published: PublishedRoomsRepo;
+  /** m.relates_to index, annotations, thread activity (messaging features). */
+  relations: RelationsRepo;
+  /** Events by origin_server_ts (/timestamp_to_event). */
+  eventTimes: EventTimesRepo;
 }
 
 export async function openRoomStorage(db: Database): Promise<RoomStorage> {
@@ -36,5 +42,7 @@ export async function openRoomStorage(db: Database): Promise<RoomStorage> {
     txns: new TxnRepo(db),
     aliases: new AliasesRepo(db),
     published: new PublishedRoomsRepo(db),
+    relations: new RelationsRepo(db),
+    eventTimes: new EventTimesRepo(db),
   };
 }

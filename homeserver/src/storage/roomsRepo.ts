@@ -1,7 +1,7 @@
 // One record per room: its version and the tip of its event graph.
 import type { Batch } from './batch.js';
 import type { Database } from './db.js';
-import { u64 } from './keys.js';
+import { readU64, u64 } from './keys.js';
 import { Lru } from './lru.js';
 
 export interface RoomRecord {
@@ -27,6 +27,17 @@ export class RoomsRepo {
     const rec = await this.db.get<RoomRecord>('shortroom_room', u64(shortRoom));
     if (rec) this.cache.set(shortRoom, rec);
     return rec;
+  }
+
+  /** Every room record (admin room list). */
+  async all(): Promise<Array<{ shortRoom: number; record: RoomRecord }>> {
+    const rows = await this.db.range<RoomRecord>('shortroom_room', {});
+    return rows.map(([k, record]) => ({ shortRoom: readU64(k), record }));
+  }
+
+  /** Drop the cached record (the room was purged). */
+  forget(shortRoom: number): void {
+    this.cache.delete(shortRoom);
   }
 
   put(batch: Batch, shortRoom: number, rec: RoomRecord): void {

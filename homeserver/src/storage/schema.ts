@@ -90,6 +90,14 @@ export const KEYSPACES = {
   userfilter_filter: 'filter',
   /** user ID (utf8) → { since }: deactivated users still to be removed from their rooms (resumed at start) */
   userid_pendingdeactivation: 'deactq',
+  /** user ID (utf8) → { ts }: users erased on deactivation (their events are served redacted to later joiners) */
+  userid_erased: 'erased',
+
+  // ── admin (admin/; storage/registrationTokensRepo.ts, storage/roomPurge.ts) ─
+  /** registration token (utf8) → RegistrationTokenRecord { uses_allowed, completed, expiry_time }: m.login.registration_token */
+  regtoken_data: 'regtok',
+  /** room ID (utf8) → { by, ts }: rooms blocked by an admin (Synapse's delete-room `block`); joins are refused */
+  roomid_blocked: 'roomblock',
 
   // ── per-user and per-room streams ──────────────────────────────────────────
   /** user ID str· · room ID str· ('' = global) · type str· → { content, stream } */

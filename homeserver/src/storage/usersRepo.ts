@@ -64,6 +64,31 @@ export class UsersRepo {
     return rows.map(([k]) => k.toString('utf8'));
   }
 
+  /** Every local account, ordered by user ID (admin API: the list is built in memory). */
+  async allUsers(): Promise<Array<{ userId: string; user: UserRecord }>> {
+    const rows = await this.db.range<UserRecord>('userid_user', {});
+    return rows.map(([k, user]) => ({ userId: k.toString('utf8'), user }));
+  }
+
+  /** Profiles of several users (undefined where none is stored). */
+  getProfiles(userIds: string[]): Promise<Array<Profile | undefined>> {
+    return this.db.getMany<Profile>('userid_profile', userIds.map(strKey));
+  }
+
+  putErased(userId: string, ts: number): BatchOp {
+    return this.db.put('userid_erased', strKey(userId), { ts });
+  }
+
+  delErased(userId: string): BatchOp {
+    return this.db.del('userid_erased', strKey(userId));
+  }
+
+  /** Every erased user (few: loaded once at start). */
+  async erasedUsers(): Promise<string[]> {
+    const rows = await this.db.range<{ ts: number }>('userid_erased', {});
+    return rows.map(([k]) => k.toString('utf8'));
+  }
+
   write(ops: BatchOp[]): Promise<void> {
     return this.db.write(ops);
   }

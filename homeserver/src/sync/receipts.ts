@@ -65,7 +65,32 @@ export class ReceiptService {
     if (threadId !== undefined && threadId !== 'main' && !threadId.startsWith('$')) {
       throw invalidParam('thread_id must be "main" or a thread root event ID');
     }
+    if (threadId !== undefined && threadId !== 'main') await this.checkInThread(roomId, eventId, threadId);
     await this.setReceipt(userId, roomId, receiptType, eventId, threadId ?? '');
+  }
+
+  /**
+   * receipts.yaml 400: "The event_id is not related to the thread_id". The event must be
+   * the thread's root or point at it with an m.thread relation (modules/threading.md).
+   */
+  private async checkInThread(roomId: string, eventId: string, threadId: string): Promise<void> {
+    if (eventId === threadId) return;
+    // A reaction to (or an edit of) a threaded message is in that thread too: follow a few hops (push.md).
+    let current = eventId;
+    for (let hop = 0; hop < 3; hop++) {
+      const ev = await this.deps.reader.getEvent(current);
+      // Unknown events are answered by setReceipt (404).
+      if (!ev || ev.roomId !== roomId) return;
+      const rel = ev.pdu.content['m.relates_to'] as { rel_type?: unknown; event_id?: unknown } | undefined;
+      if (typeof rel?.event_id !== 'string' || typeof rel.rel_type !== 'string') break;
+      if (rel.rel_type === 'm.thread') {
+        if (rel.event_id === threadId) return;
+        break;
+      }
+      if (rel.event_id === threadId) return;
+      current = rel.event_id;
+    }
+    throw invalidParam(`Event ${eventId} is not in thread ${threadId}`);
   }
 
   /** Hear public receipts once they are stored (private ones never leave the server). */

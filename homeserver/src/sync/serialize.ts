@@ -4,7 +4,7 @@
 // event_fields; sync.yaml (events inside rooms.* carry no room_id).
 import type { StoredEvent } from '../rooms/types.js';
 import { projectFields } from './filterMatch.js';
-import type { ClientEventFormatter, Viewer } from './ports.js';
+import type { ClientEventFormatter, RelationsBundler, Viewer } from './ports.js';
 
 export interface SerializeOptions {
   eventFields?: string[][];
@@ -14,19 +14,35 @@ export interface SerializeOptions {
 }
 
 export class EventSerializer {
-  constructor(private readonly format: ClientEventFormatter) {}
+  constructor(
+    private readonly format: ClientEventFormatter,
+    /** Adds unsigned.m.relations (client-server-api "Aggregations of child events"); one call per page. */
+    private readonly bundle?: RelationsBundler,
+  ) {}
 
   async many(events: StoredEvent[], viewer: Viewer, now: number, opts: SerializeOptions = {}): Promise<Record<string, unknown>[]> {
-    return Promise.all(events.map((e) => this.one(e, viewer, now, opts)));
+    const bundles = this.bundle && opts.eventFormat !== 'federation' && events.length > 0 ? await this.bundle(events, viewer, now) : undefined;
+    return Promise.all(events.map((e) => this.serialize(e, viewer, now, opts, bundles?.get(e.eventId))));
   }
 
   async one(ev: StoredEvent, viewer: Viewer, now: number, opts: SerializeOptions = {}): Promise<Record<string, unknown>> {
+    return (await this.many([ev], viewer, now, opts))[0];
+  }
+
+  private async serialize(
+    ev: StoredEvent,
+    viewer: Viewer,
+    now: number,
+    opts: SerializeOptions,
+    relations: Record<string, unknown> | undefined,
+  ): Promise<Record<string, unknown>> {
     let out: Record<string, unknown>;
     if (opts.eventFormat === 'federation') {
       out = { ...ev.pdu };
     } else {
       out = { ...(await this.format(ev, viewer, now)) };
       if (opts.withoutRoomId) delete out.room_id;
+      if (relations) out.unsigned = { ...(out.unsigned as Record<string, unknown> | undefined), 'm.relations': relations };
     }
     return projectFields(out, opts.eventFields);
   }

@@ -18,6 +18,14 @@ export interface SyncParams {
   fullState: boolean;
   filter: CompiledFilter;
   timeoutMs: number;
+  /** The `set_presence` parameter; absent means `online` (sync.yaml). */
+  setPresence?: 'online' | 'offline' | 'unavailable';
+}
+
+/** Told when a /sync request starts and ends (presence: set_presence, "the user is syncing"). */
+export interface SyncRequestHook {
+  syncStarted(userId: string, setPresence: 'online' | 'offline' | 'unavailable'): Promise<void>;
+  syncEnded(userId: string, setPresence: 'online' | 'offline' | 'unavailable'): void;
 }
 
 /** What an extension (to-device, device lists, presence…) sees of a sync. */
@@ -48,6 +56,7 @@ export interface SyncServiceDeps {
 
 export class SyncService {
   private readonly extensions: SyncExtension[] = [];
+  private readonly hooks: SyncRequestHook[] = [];
   private readonly now: Clock;
 
   constructor(private readonly deps: SyncServiceDeps) {
@@ -58,7 +67,21 @@ export class SyncService {
     this.extensions.push(ext);
   }
 
+  addRequestHook(hook: SyncRequestHook): void {
+    this.hooks.push(hook);
+  }
+
   async sync(p: SyncParams): Promise<Record<string, unknown>> {
+    const setPresence = p.setPresence ?? 'online';
+    for (const h of this.hooks) await h.syncStarted(p.viewer.userId, setPresence);
+    try {
+      return await this.syncWindow(p);
+    } finally {
+      for (const h of this.hooks) h.syncEnded(p.viewer.userId, setPresence);
+    }
+  }
+
+  private async syncWindow(p: SyncParams): Promise<Record<string, unknown>> {
     // sync.yaml: full_state ignores the timeout; an initial sync never waits (as Synapse).
     const mayWait = p.since !== undefined && !p.fullState && p.timeoutMs > 0;
     const deadline = this.now() + Math.min(p.timeoutMs, MAX_SYNC_TIMEOUT_MS);

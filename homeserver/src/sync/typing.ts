@@ -25,8 +25,16 @@ interface RoomTyping {
   stream: number;
 }
 
+/** A local user's typing request, as federation forwards it (m.typing EDU). */
+export interface TypingChange {
+  roomId: string;
+  userId: string;
+  typing: boolean;
+}
+
 export class TypingService {
   private readonly rooms = new Map<string, RoomTyping>();
+  private readonly listeners: Array<(change: TypingChange) => void> = [];
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
   private readonly now: Clock;
@@ -42,6 +50,12 @@ export class TypingService {
     if (member?.membership !== 'join') throw forbidden('You are not joined to this room');
     if (typing) this.start(roomId, userId, Math.min(Math.max(timeoutMs ?? MAX_TYPING_TIMEOUT_MS, 0), this.deps.maxTimeoutMs ?? MAX_TYPING_TIMEOUT_MS));
     else this.stop(roomId, userId);
+    for (const l of this.listeners) l({ roomId, userId, typing });
+  }
+
+  /** Hear every typing request of a local user (refreshes included), e.g. to tell other servers. */
+  onLocalChange(listener: (change: TypingChange) => void): void {
+    this.listeners.push(listener);
   }
 
   /** The current typers of a room and the position of the last change, if it ever had any. */

@@ -5,11 +5,12 @@
 // registration.yaml, login.yaml, logout.yaml, password_management.yaml, account_deactivation.yaml.
 import type { Logger } from 'pino';
 import type { Authenticator } from '../http/app.js';
-import { forbidden, invalidParam, invalidUsername, userDeactivated, userInUse } from '../http/errors.js';
+import { forbidden, invalidParam, invalidUsername, notFound, userDeactivated, userInUse } from '../http/errors.js';
 import type { Requester } from '../http/route.js';
 import type { BatchOp } from '../storage/db.js';
 import type { UserRecord, UsersRepo } from '../storage/usersRepo.js';
 import type { DeviceManager, NewSessionOptions } from './devices.js';
+import { ErasedUsers } from './erasedUsers.js';
 import { localpartProblem, qualifyUser } from './localpart.js';
 import { MAX_PASSWORD_LENGTH, type PasswordHasher } from './password.js';
 import type { AccountPorts } from './ports.js';
@@ -25,6 +26,8 @@ export interface RegisterOptions {
   displayname?: string;
   /** Log the new user in with this device; no login when undefined (`inhibit_login`). */
   login?: NewSessionOptions;
+  /** Written in the same batch as the account (e.g. the registration token's use). */
+  extraOps?: BatchOp[];
 }
 
 export interface Registered {
@@ -52,10 +55,13 @@ export class AccountService implements Authenticator {
     private readonly ports: AccountPorts,
     private readonly serverName: string,
     private readonly logger: Logger,
+    private readonly erased: ErasedUsers = ErasedUsers.empty(),
   ) {}
 
-  authenticate(accessToken: string): Promise<Requester | undefined> {
-    return this.devices.authenticate(accessToken);
+  async authenticate(accessToken: string, seen?: { ip: string; userAgent?: string }): Promise<Requester | undefined> {
+    const requester = await this.devices.authenticate(accessToken);
+    if (requester && seen) this.devices.noteSeen(requester, seen);
+    return requester;
   }
 
   whoami(requester: Requester): { user_id: string; device_id: string; is_guest: false } {
@@ -102,6 +108,7 @@ export class AccountService implements Authenticator {
         this.users.putProfile(userId, { displayname: opts.displayname ?? localpart }),
       ];
       if (generated !== undefined) ops.push(this.users.putLastGeneratedLocalpart(generated));
+      if (opts.extraOps) ops.push(...opts.extraOps);
       const session = opts.login ? await this.devices.planSession(userId, opts.login) : undefined;
       if (session) ops.push(...session.ops);
       await this.users.write(ops);
@@ -194,13 +201,63 @@ export class AccountService implements Authenticator {
         this.users.putPendingDeactivation(userId, Date.now()),
         ...p.ops,
       ];
-      if (opts.erase) ops.push(this.users.putProfile(userId, {}));
+      // Synapse's erasure: profile gone, and the user marked erased (see users/erasedUsers.ts).
+      if (opts.erase) ops.push(this.users.putProfile(userId, {}), this.users.putErased(userId, Date.now()));
       await this.users.write(ops);
       return p;
     });
+    if (opts.erase) this.erased.erased(userId);
     this.devices.forgetCachedUser(userId);
     await this.devices.deletionWritten(plan);
     await this.leaveRooms(userId);
+  }
+
+  // ── admin operations (admin API, `parley admin`) ──────────────────────────
+
+  /**
+   * Set a user's password for them (admin reset): with `logoutDevices`, every device and
+   * token goes in the same batch. Deactivated users stay deactivated (reactivate instead).
+   */
+  async resetPassword(userId: string, newPassword: string, logoutDevices: boolean): Promise<void> {
+    const hash = await this.hashPassword(newPassword);
+    const plan = await this.devices.withUserLock(userId, async () => {
+      const user = await this.users.getUser(userId);
+      if (!user) throw notFound('User not found');
+      if (user.deactivated) throw invalidParam('The user is deactivated');
+      const p = logoutDevices ? await this.devices.planDeleteAll(userId) : undefined;
+      await this.users.write([this.users.putUser(userId, { ...user, passwordHash: hash }), ...(p?.ops ?? [])]);
+      return p;
+    });
+    if (plan) await this.devices.deletionWritten(plan);
+  }
+
+  /** Grant or revoke server admin; cached requesters of the user are dropped so it applies at once. */
+  async setAdmin(userId: string, admin: boolean): Promise<void> {
+    await this.devices.withUserLock(userId, async () => {
+      const user = await this.users.getUser(userId);
+      if (!user) throw notFound('User not found');
+      if (user.admin !== admin) await this.users.write([this.users.putUser(userId, { ...user, admin })]);
+    });
+    this.devices.forgetCachedUser(userId);
+  }
+
+  /** Undo a deactivation (admin API `deactivated: false`); Synapse wants a new password with it. */
+  async reactivate(userId: string, newPassword: string): Promise<void> {
+    const hash = await this.hashPassword(newPassword);
+    await this.devices.withUserLock(userId, async () => {
+      const user = await this.users.getUser(userId);
+      if (!user) throw notFound('User not found');
+      await this.users.write([
+        this.users.putUser(userId, { ...user, deactivated: false, passwordHash: hash }),
+        this.users.delErased(userId),
+        this.users.delPendingDeactivation(userId),
+      ]);
+    });
+    this.erased.unerased(userId);
+  }
+
+  isErased(userId: string): boolean {
+    return this.erased.isErased(userId);
   }
 
   /** Finish deactivations interrupted by a stop; called once at start. Logs failures, never rejects. */

@@ -13,6 +13,9 @@ import type { Route } from '../http/route.js';
 import type { Database } from '../storage/db.js';
 import { DevicesRepo } from '../storage/devicesRepo.js';
 import { UsersRepo } from '../storage/usersRepo.js';
+import { RegistrationTokensRepo } from '../storage/registrationTokensRepo.js';
+import { RegistrationTokens } from '../admin/registrationTokens.js';
+import { ErasedUsers } from './erasedUsers.js';
 import { AccountService } from './accountService.js';
 import { DeviceManager } from './devices.js';
 import { qualifyUser } from './localpart.js';
@@ -23,7 +26,7 @@ import { NonceStore } from './sharedSecret.js';
 
 export interface AccountsConfig {
   serverName: string;
-  registration: { open: boolean; shared_secret?: string };
+  registration: { open: boolean; shared_secret?: string; requires_token?: boolean };
   /** Lower only in tests. */
   scryptCost?: ScryptCost;
 }
@@ -34,14 +37,27 @@ export interface AccountsModule {
   devices: DeviceManager;
   profiles: ProfileService;
   uia: UserInteractiveAuth;
+  /** Registration tokens (admin API and the m.login.registration_token stage). */
+  registrationTokens: RegistrationTokens;
+  /** Users erased on deactivation, for event serving (rooms/visibility.ts). */
+  erased: ErasedUsers;
   routes: Route<unknown, unknown>[];
 }
 
-export function createAccountsModule(db: Database, config: AccountsConfig, ports: AccountPorts, logger: Logger): AccountsModule {
+export function createAccountsModule(
+  db: Database,
+  config: AccountsConfig,
+  ports: AccountPorts,
+  logger: Logger,
+  /** Loaded by the caller (ErasedUsers.load) before serving; empty when absent. */
+  opts: { erased?: ErasedUsers } = {},
+): AccountsModule {
   const { serverName } = config;
   const users = new UsersRepo(db);
+  const erased = opts.erased ?? ErasedUsers.empty();
   const devices = new DeviceManager(new DevicesRepo(db), users, ports, logger);
-  const accounts = new AccountService(users, devices, new PasswordHasher(config.scryptCost), ports, serverName, logger);
+  const accounts = new AccountService(users, devices, new PasswordHasher(config.scryptCost), ports, serverName, logger, erased);
+  const registrationTokens = new RegistrationTokens(new RegistrationTokensRepo(db));
   const profiles = new ProfileService(users, devices, ports, serverName, logger);
   const uia = new UserInteractiveAuth([
     dummyStage,
@@ -49,14 +65,21 @@ export function createAccountsModule(db: Database, config: AccountsConfig, ports
       qualifyUser: (u) => qualifyUser(u, serverName),
       verifyPassword: (userId, password) => accounts.verifyPassword(userId, password),
     }),
+    registrationTokens.stage(),
   ]);
   const routes = [
-    ...registrationRoutes({ accounts, uia, open: config.registration.open, serverName }),
+    ...registrationRoutes({
+      accounts,
+      uia,
+      open: config.registration.open,
+      serverName,
+      tokens: { service: registrationTokens, required: config.registration.requires_token === true },
+    }),
     ...loginRoutes({ accounts, serverName }),
     ...accountRoutes({ accounts, uia }),
     ...deviceRoutes({ devices, uia }),
     ...profileRoutes({ profiles }),
     ...sharedSecretRoutes({ accounts, nonces: new NonceStore(), secret: config.registration.shared_secret, serverName }),
   ];
-  return { accounts, devices, profiles, uia, routes };
+  return { accounts, devices, profiles, uia, registrationTokens, erased, routes };
 }

@@ -19,6 +19,9 @@ import type { AccountPorts } from './ports.js';
 import { TokenCache } from './tokenCache.js';
 import { hashToken, isValidDeviceId, newAccessToken, newDeviceId } from './tokens.js';
 
+/** Last-seen records are written at most this often per device (Synapse batches them similarly). */
+const SEEN_INTERVAL_MS = 60_000;
+
 /** Longest device display name (as Synapse). */
 export const MAX_DEVICE_DISPLAY_NAME = 100;
 
@@ -48,6 +51,8 @@ export interface PlannedDeletion {
 export class DeviceManager implements Authenticator, UserLock {
   private readonly locks = new KeyedMutex();
   private readonly cache: TokenCache;
+  /** When each device's last-seen record was last written (user · device → ms). */
+  private readonly lastSeenWrite = new Map<string, number>();
 
   constructor(
     private readonly devices: DevicesRepo,
@@ -80,6 +85,28 @@ export class DeviceManager implements Authenticator, UserLock {
     const requester: Requester = { userId: session.userId, deviceId: session.deviceId, isAdmin: user.admin };
     this.cache.set(hex, requester, generation);
     return requester;
+  }
+
+  /**
+   * Record where a device was last seen (admin whois, device lists' last_seen_*). Cheap: at
+   * most one write per device per SEEN_INTERVAL_MS, in the background; a failure is only logged.
+   */
+  noteSeen(requester: Requester, seen: { ip: string; userAgent?: string }): void {
+    const k = `${requester.userId}\u0000${requester.deviceId}`;
+    const now = Date.now();
+    const last = this.lastSeenWrite.get(k);
+    if (last !== undefined && now - last < SEEN_INTERVAL_MS) return;
+    this.lastSeenWrite.delete(k);
+    this.lastSeenWrite.set(k, now);
+    if (this.lastSeenWrite.size > 50_000) this.lastSeenWrite.delete(this.lastSeenWrite.keys().next().value!);
+    void this.withUserLock(requester.userId, async () => {
+      // Under the lock, so a device deleted meanwhile is not written back.
+      const d = await this.devices.getDevice(requester.userId, requester.deviceId);
+      if (!d) return;
+      const next: DeviceRecord = { ...d, lastSeenTs: now, lastSeenIp: seen.ip };
+      if (seen.userAgent !== undefined) next.lastSeenUserAgent = seen.userAgent.slice(0, 512);
+      await this.devices.write([this.devices.putDevice(requester.userId, next)]);
+    }).catch((err: unknown) => this.logger.warn({ err, userId: requester.userId }, 'recording last seen failed'));
   }
 
   /** Drop cached requesters of a user, e.g. after their admin flag changed. */

@@ -1,6 +1,7 @@
 // Account registration. Spec: client-server-api/_index.md "Account registration"; registration.yaml.
 import { z } from 'zod';
 import { DUMMY } from '../../auth/uiaStages.js';
+import { REGISTRATION_TOKEN, type RegistrationTokens } from '../../admin/registrationTokens.js';
 import type { UserInteractiveAuth } from '../../auth/uia.js';
 import { forbidden, guestAccessForbidden, invalidParam, missingParam } from '../../http/errors.js';
 import { ok, route } from '../../http/route.js';
@@ -14,11 +15,17 @@ export interface RegistrationDeps {
   /** registration.open: anyone may create an account. */
   open: boolean;
   serverName: string;
+  /**
+   * registration.requires_token: registering needs a registration token (admin/registrationTokens.ts),
+   * whether or not `open` is set.
+   */
+  tokens?: { service: Pick<RegistrationTokens, 'complete' | 'validity'>; required: boolean };
 }
 
 const REGISTER_PATH = '/_matrix/client/v3/register';
 // Open registration asks for no real authentication, but the spec still wants the 401 round.
 const FLOWS = [{ stages: [DUMMY] }];
+const TOKEN_FLOWS = [{ stages: [REGISTRATION_TOKEN] }];
 
 const registerBody = z.looseObject({
   auth: authData,
@@ -32,12 +39,14 @@ const registerBody = z.looseObject({
 
 export function registrationRoutes(deps: RegistrationDeps) {
   const { accounts, uia, serverName } = deps;
+  const tokenRequired = deps.tokens?.required === true;
+  const enabled = deps.open || tokenRequired;
 
   /** Registration must be open; only `kind=user` accounts exist (no guests). */
   const checkAllowed = (kind: string | undefined) => {
     if (kind === 'guest') throw guestAccessForbidden();
     if (kind !== undefined && kind !== 'user') throw invalidParam(`Invalid kind ${kind}`);
-    if (!deps.open) throw forbidden('Registration has been disabled');
+    if (!enabled) throw forbidden('Registration has been disabled');
   };
 
   return [
@@ -55,7 +64,7 @@ export function registrationRoutes(deps: RegistrationDeps) {
         const localpart = body.username?.toLowerCase();
         // The spec wants name problems reported before authentication starts.
         if (localpart !== undefined) await accounts.checkUsername(localpart);
-        const session = await uia.authenticate({ flows: FLOWS, binding: `POST ${REGISTER_PATH}`, auth: body.auth });
+        const session = await uia.authenticate({ flows: tokenRequired ? TOKEN_FLOWS : FLOWS, binding: `POST ${REGISTER_PATH}`, auth: body.auth });
 
         const login = body.inhibit_login
           ? undefined
@@ -71,7 +80,12 @@ export function registrationRoutes(deps: RegistrationDeps) {
         }
         // An empty password counts as none (as Synapse).
         if (!body.password) throw missingParam('Missing params: password');
-        const registration = accounts.register({ localpart, password: body.password, login });
+        const password = body.password;
+        const token = session.data.registrationToken;
+        const registration =
+          typeof token === 'string' && deps.tokens
+            ? deps.tokens.service.complete(token, session.id, (extraOps) => accounts.register({ localpart, password, login, extraOps }))
+            : accounts.register({ localpart, password, login });
         session.data.registration = registration;
         registration.catch(() => delete session.data.registration);
         const reg = await registration;
@@ -91,9 +105,22 @@ export function registrationRoutes(deps: RegistrationDeps) {
       query: z.looseObject({ username: z.string() }),
       spec: 'client-server-api/_index.md#get_matrixclientv3registeravailable',
       async handler({ query }) {
-        if (!deps.open) throw forbidden('Registration has been disabled');
+        if (!enabled) throw forbidden('Registration has been disabled');
         await accounts.checkUsername(query.username.toLowerCase());
         return ok({ available: true });
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/_matrix/client/v1/register/m.login.registration_token/validity',
+      auth: 'none',
+      // The spec asks for a rate limit against guessing tokens.
+      rateLimit: 'login',
+      query: z.looseObject({ token: z.string() }),
+      spec: 'client-server-api/_index.md#get_matrixclientv1registermloginregistration_tokenvalidity',
+      async handler({ query }) {
+        if (!enabled || !deps.tokens) throw forbidden('Registration is not enabled on this homeserver.');
+        return ok({ valid: await deps.tokens.service.validity(query.token) });
       },
     }),
   ];

@@ -15,7 +15,7 @@ const syncQuery = z.object({
   filter: z.string().optional(),
   since: z.string().optional(),
   full_state: boolParam.optional(),
-  // Accepted; presence is not tracked yet.
+  // Passed to the presence module's request hook (presence/presenceService.ts).
   set_presence: z.enum(['offline', 'online', 'unavailable']).optional(),
   timeout: intParam.optional(),
   // Optional for servers (sync.yaml): not implemented, so `state` keeps its meaning.
@@ -42,6 +42,7 @@ export function syncRoutes(deps: SyncRouteDeps) {
             fullState: q.full_state ?? false,
             filter,
             timeoutMs: q.timeout ?? 0,
+            ...(q.set_presence ? { setPresence: q.set_presence } : {}),
           }),
         );
       },

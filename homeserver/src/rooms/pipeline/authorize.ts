@@ -7,6 +7,12 @@ import type { RoomEvent } from '@parley/federation/core/types';
 import { forbidden } from '../../http/errors.js';
 
 export function authorize(event: RoomEvent, state: StateLookup, rules: RoomVersionRules, createEventId: string | undefined): void {
-  const res = checkEventAuth(event, state, rules, createEventId === undefined ? {} : { createEventId });
+  const res = checkEventAuth(event, state, rules, {
+    ...(createEventId === undefined ? {} : { createEventId }),
+    // Events reach the writer signed: built and signed here, or verified on receipt
+    // (federation ingest), so a signature entry stands for a checked one. Needed for
+    // join_authorised_via_users_server (restricted joins).
+    isSignedBy: (pdu, server) => typeof pdu.signatures?.[server] === 'object',
+  });
   if (!res.allowed) throw forbidden(`${res.reason} (auth rule ${res.rule})`);
 }

@@ -14,6 +14,7 @@ import { applyRedaction } from './applyRedaction.js';
 import { authSelection } from './buildEvent.js';
 import { authorize } from './authorize.js';
 import { checkFormat } from './checkFormat.js';
+import { indexNewEvent } from './indexRelations.js';
 import { nextState } from './nextState.js';
 
 export interface Staged {
@@ -65,6 +66,7 @@ export async function stageEvent(
 
   storage.events.put(batch, record);
   storage.timeline.append(batch, head.shortRoom, stream, shortEvent);
+  indexNewEvent(storage, batch, record);
   if (pdu.type === 'm.room.member' && typeof pdu.state_key === 'string') {
     storage.members.put(batch, head.shortRoom, pdu.state_key, {
       membership: pdu.content.membership as Membership,

@@ -1,0 +1,140 @@
+// Starts the real Parley homeserver (homeserver/bin/parley.js) as a child process on a
+// port of 19000–19999 with its own temporary data directory. Our own small starter rather
+// than spec-tests' harness, because benchmarks need fixed ports, node flags (--cpu-prof),
+// an existing data directory (seeded users) and the child's PID (for RSS).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { registerLogSource, tempDir, trackChild, removeDir } from './cleanup.js';
+import { allocPort } from './ports.js';
+import { sleep } from './util.js';
+
+/** bench/dist/lib/parley.js → <repo>/homeserver/bin/parley.js */
+export const PARLEY_BIN = fileURLToPath(new URL('../../../homeserver/bin/parley.js', import.meta.url));
+
+export interface ParleyOptions {
+  /** Use (and keep) this data directory instead of a fresh temporary one. */
+  dataDir?: string;
+  /** Reuse a port (e.g. restarting on a seeded directory). */
+  port?: number;
+  /** Extra node flags for the server process. */
+  nodeArgs?: string[];
+  extraArgs?: string[];
+  env?: NodeJS.ProcessEnv;
+  registrationSharedSecret?: string;
+  startTimeoutMs?: number;
+}
+
+export interface Parley {
+  readonly baseUrl: string;
+  readonly serverName: string;
+  readonly port: number;
+  readonly pid: number;
+  readonly dataDir: string;
+  /** Resident set size of the server process in KiB (Linux /proc), or NaN. */
+  rssKb(): number;
+  /** SIGTERM, wait for exit (SIGKILL after 20 s); returns the exit code. */
+  stop(): Promise<number | null>;
+  /** stop() and remove the data directory if it was ours. */
+  dispose(): Promise<void>;
+  logs(): string;
+}
+
+export function readRssKb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Node flags for the server process: BENCH_SERVER_NODE_ARGS, plus --cpu-prof when the runner asked for a profile. */
+function serverNodeArgs(extra: string[] = []): string[] {
+  const args = [...extra];
+  const fromEnv = process.env.BENCH_SERVER_NODE_ARGS;
+  if (fromEnv) args.push(...fromEnv.split(' ').filter(Boolean));
+  const profDir = process.env.BENCH_CPU_PROF_DIR;
+  if (profDir) args.push('--cpu-prof', `--cpu-prof-dir=${profDir}`);
+  return args;
+}
+
+export async function startParley(opts: ParleyOptions = {}): Promise<Parley> {
+  const port = opts.port ?? (await allocPort());
+  const ownDir = opts.dataDir === undefined;
+  const dataDir = opts.dataDir ?? tempDir('data');
+  const serverName = `127.0.0.1:${port}`;
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const args = [
+    ...serverNodeArgs(opts.nodeArgs),
+    PARLEY_BIN,
+    'serve',
+    ...(process.env.BENCH_PARLEY_CONFIG ? ['--config', process.env.BENCH_PARLEY_CONFIG] : []),
+    '--server-name', serverName,
+    '--listen', `127.0.0.1:${port}`,
+    '--data', dataDir,
+    '--open-registration',
+    '--no-rate-limit',
+    '--log-level', process.env.BENCH_PARLEY_LOG_LEVEL ?? 'warn',
+    ...(opts.registrationSharedSecret ? ['--registration-shared-secret', opts.registrationSharedSecret] : []),
+    ...(opts.extraArgs ?? []),
+  ];
+  let output = '';
+  const append = (d: Buffer) => {
+    output += d.toString('utf8');
+    if (output.length > 200_000) output = output.slice(-200_000);
+  };
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...(opts.env ?? {}) } });
+  trackChild(child);
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  registerLogSource(`parley ${serverName}`, () => output);
+
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`parley exited during startup (code ${child.exitCode}, signal ${child.signalCode}):\n${output.slice(-3000)}`);
+    }
+    try {
+      const res = await fetch(`${baseUrl}/_matrix/client/versions`, { signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer();
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`parley did not answer /versions within ${opts.startTimeoutMs ?? 60_000} ms:\n${output.slice(-3000)}`);
+    }
+    await sleep(100);
+  }
+
+  let stopped: Promise<number | null> | undefined;
+  const stop = (): Promise<number | null> => {
+    if (stopped) return stopped;
+    stopped = (async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    })();
+    return stopped;
+  };
+  return {
+    baseUrl,
+    serverName,
+    port,
+    pid: child.pid!,
+    dataDir,
+    rssKb: () => readRssKb(child.pid!),
+    stop,
+    async dispose() {
+      await stop();
+      if (ownDir) removeDir(dataDir);
+    },
+    logs: () => output,
+  };
+}

@@ -1,0 +1,166 @@
+// A child process (forked with IPC) that holds many /sync long-polls, so that the
+// clients' own work never competes with the benchmark's sender on one event loop.
+// Each loop: GET /sync?since=…&timeout=… → note when it returned and which benchmark
+// messages it carried → again from next_batch. Messages are recognised by a body
+// prefix (`marker`), which ends with the message's sequence number.
+import { Agent, request as httpRequest } from 'node:http';
+import { nowMs } from '../lib/stats.js';
+
+export interface StartMsg {
+  cmd: 'start';
+  baseUrl: string;
+  tokens: string[];
+  /** Token to start from; undefined: an initial sync first (timeout 0). */
+  since?: string;
+  filter?: string;
+  pollTimeoutMs: number;
+  /** Body prefix of benchmark messages, e.g. `bench:run1:`. */
+  marker: string;
+  /** Loops started per batch, and the pause between batches (keeps the accept queue short). */
+  batch: number;
+  batchGapMs: number;
+}
+
+export type ToWorker = StartMsg | { cmd: 'status' } | { cmd: 'collect' } | { cmd: 'stop' };
+
+export interface Delivery {
+  /** Index of the receiving loop (its token). */
+  r: number;
+  seq: number;
+  /** nowMs() when the response carrying it had arrived completely. */
+  at: number;
+  /** nowMs() when that response's headers arrived (the receiver "woke"). */
+  wokeAt: number;
+}
+
+export interface Status {
+  cmd: 'status';
+  loops: number;
+  /** Loops with a request outstanding. */
+  inflight: number;
+  /** Loops whose outstanding request was sent ≥ 1 s ago with nothing back (held by the server). */
+  held: number;
+  responses: number;
+  errors: number;
+  lastError?: string;
+  initialDone: number;
+}
+
+interface Loop {
+  token: string;
+  since: string | undefined;
+  sentAt: number;
+  inflight: boolean;
+  initialDone: boolean;
+}
+
+let agent: Agent | undefined;
+const loops: Loop[] = [];
+let deliveries: Delivery[] = [];
+let responses = 0;
+let errors = 0;
+let lastError: string | undefined;
+let stopping = false;
+
+function send(msg: unknown): void {
+  process.send?.(msg);
+}
+
+function extract(json: unknown, marker: string, r: number, at: number, wokeAt: number): void {
+  const join = (json as { rooms?: { join?: Record<string, { timeline?: { events?: Array<{ content?: { body?: unknown } }> } }> } })?.rooms?.join;
+  if (!join) return;
+  for (const room of Object.values(join)) {
+    for (const ev of room.timeline?.events ?? []) {
+      const body = ev.content?.body;
+      if (typeof body === 'string' && body.startsWith(marker)) deliveries.push({ r, seq: Number(body.slice(marker.length)), at, wokeAt });
+    }
+  }
+}
+
+function poll(i: number, m: StartMsg, u: URL): void {
+  if (stopping) return;
+  const loop = loops[i];
+  const q = new URLSearchParams();
+  if (loop.since !== undefined) q.set('since', loop.since);
+  q.set('timeout', loop.since === undefined ? '0' : String(m.pollTimeoutMs));
+  if (m.filter) q.set('filter', m.filter);
+  loop.inflight = true;
+  loop.sentAt = nowMs();
+  const req = httpRequest(
+    { host: u.hostname, port: Number(u.port), path: `/_matrix/client/v3/sync?${q}`, method: 'GET', agent, headers: { authorization: `Bearer ${loop.token}` } },
+    (res) => {
+      const wokeAt = nowMs();
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const at = nowMs();
+        loop.inflight = false;
+        responses++;
+        if (res.statusCode !== 200) {
+          errors++;
+          lastError = `HTTP ${res.statusCode} ${Buffer.concat(chunks).toString('utf8').slice(0, 200)}`;
+          setTimeout(() => poll(i, m, u), 500);
+          return;
+        }
+        const text = Buffer.concat(chunks).toString('utf8');
+        const json = JSON.parse(text) as { next_batch?: string };
+        if (loop.since !== undefined && text.includes(m.marker)) extract(json, m.marker, i, at, wokeAt);
+        if (loop.since === undefined) loop.initialDone = true;
+        loop.since = json.next_batch ?? loop.since;
+        poll(i, m, u);
+      });
+      res.on('error', () => undefined);
+    },
+  );
+  req.setTimeout(m.pollTimeoutMs + 60_000, () => req.destroy(new Error('sync timed out')));
+  req.on('error', (err) => {
+    loop.inflight = false;
+    if (stopping) return;
+    errors++;
+    lastError = err.message;
+    setTimeout(() => poll(i, m, u), 500);
+  });
+  req.end();
+}
+
+function status(): Status {
+  const t = nowMs();
+  let inflight = 0;
+  let held = 0;
+  let initialDone = 0;
+  for (const l of loops) {
+    if (l.inflight) inflight++;
+    if (l.inflight && l.since !== undefined && t - l.sentAt >= 1000) held++;
+    if (l.initialDone || l.since !== undefined) initialDone++;
+  }
+  return { cmd: 'status', loops: loops.length, inflight, held, responses, errors, lastError, initialDone };
+}
+
+process.on('message', (msg: ToWorker) => {
+  if (msg.cmd === 'start') {
+    const u = new URL(msg.baseUrl);
+    agent = new Agent({ keepAlive: true, maxSockets: msg.tokens.length + 16, maxFreeSockets: msg.tokens.length + 16 });
+    const base = loops.length;
+    for (const token of msg.tokens) loops.push({ token, since: msg.since, sentAt: 0, inflight: false, initialDone: msg.since !== undefined });
+    // Start in batches, bounded in count by the token list.
+    let next = 0;
+    const startBatch = (): void => {
+      const end = Math.min(msg.tokens.length, next + msg.batch);
+      for (; next < end; next++) poll(base + next, msg, u);
+      if (next < msg.tokens.length) setTimeout(startBatch, msg.batchGapMs);
+      else send({ cmd: 'started', loops: loops.length });
+    };
+    startBatch();
+  } else if (msg.cmd === 'status') {
+    send(status());
+  } else if (msg.cmd === 'collect') {
+    send({ cmd: 'deliveries', deliveries });
+    deliveries = [];
+  } else if (msg.cmd === 'stop') {
+    stopping = true;
+    agent?.destroy();
+    send({ ...status(), cmd: 'stopped' });
+    setTimeout(() => process.exit(0), 50);
+  }
+});
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,60 @@
+// PUT /_matrix/federation/v1/send/{txnId}: a transaction of PDUs and EDUs from `origin`.
+// At most 50 PDUs and 100 EDUs (else 400); a retried transaction (same origin and txnId)
+// gets the first answer without being processed again; one result per PDU; a rejected
+// PDU never fails the request. Spec: server-server-api.md "Transactions", "Rejection";
+// transactions.yaml.
+import type { Edu, InboundTransactionPort } from '../ports.js';
+import { FederationError, guarded, isObject, originOf } from './errors.js';
+import type { FederationReply, FederationRoute } from './route.js';
+
+export const MAX_TXN_PDUS = 50;
+export const MAX_TXN_EDUS = 100;
+/** Transactions whose answers are remembered for retries. */
+const REMEMBERED_TXNS = 10_000;
+
+export function transactionRoutes(deps: { port: InboundTransactionPort }): FederationRoute[] {
+  // origin + txnId → the (pending or settled) answer. Processing is idempotent anyway (a known
+  // event is answered from the store), so forgetting old entries on restart loses nothing.
+  const answers = new Map<string, Promise<FederationReply>>();
+
+  const process = async (origin: string, body: Record<string, unknown>): Promise<FederationReply> => {
+    const pdus = body.pdus as unknown[];
+    const edus = (body.edus ?? []) as unknown[];
+    const [results] = await Promise.all([
+      deps.port.ingestPdus(origin, pdus),
+      deps.port.handleEdus(origin, edus.filter((e): e is Edu => isObject(e) && typeof e.edu_type === 'string' && isObject(e.content))),
+    ]);
+    const out: Record<string, { error?: string }> = {};
+    for (const [id, r] of results) out[id] = r.error === undefined ? {} : { error: r.error };
+    return { body: { pdus: out } };
+  };
+
+  return [
+    {
+      method: 'PUT',
+      path: '/_matrix/federation/v1/send/{txnId}',
+      auth: 'server',
+      spec: 'server-server-api.md#put_matrixfederationv1sendtxnid',
+      // 50 PDUs of up to 64 KiB plus EDUs.
+      maxBodyBytes: 8 * 1024 * 1024,
+      handler: guarded(async (ctx) => {
+        const origin = originOf(ctx);
+        const body = ctx.body;
+        if (!isObject(body) || !Array.isArray(body.pdus)) throw new FederationError(400, 'M_BAD_JSON', 'pdus must be an array');
+        if (body.edus !== undefined && !Array.isArray(body.edus)) throw new FederationError(400, 'M_BAD_JSON', 'edus must be an array');
+        if (body.pdus.length > MAX_TXN_PDUS || ((body.edus as unknown[] | undefined)?.length ?? 0) > MAX_TXN_EDUS) {
+          throw new FederationError(400, 'M_BAD_JSON', `A transaction carries at most ${MAX_TXN_PDUS} PDUs and ${MAX_TXN_EDUS} EDUs`);
+        }
+        const key = `${origin}\u0000${ctx.params.txnId}`;
+        let answer = answers.get(key);
+        if (!answer) {
+          answer = process(origin, body);
+          answers.set(key, answer);
+          answer.catch(() => answers.delete(key));
+          if (answers.size > REMEMBERED_TXNS) answers.delete(answers.keys().next().value as string);
+        }
+        return answer;
+      }),
+    },
+  ];
+}

@@ -1,0 +1,27 @@
+// The rooms service is built before federation (whose joiner needs the rooms' ingest), so
+// it gets these stand-ins, bound once federation exists. Unbound (federation disabled),
+// they answer as a server without federation: unknown rooms and remote aliases are 404.
+import { notFound } from '../../http/errors.js';
+import type { RemoteAliasResolver, RemoteJoiner } from '../../rooms/ports.js';
+
+export class LateRoomPorts implements RemoteJoiner, RemoteAliasResolver {
+  private joiner: RemoteJoiner | undefined;
+  private aliases: RemoteAliasResolver | undefined;
+
+  bindJoiner(joiner: RemoteJoiner): void {
+    this.joiner = joiner;
+  }
+
+  bindAliases(aliases: RemoteAliasResolver): void {
+    this.aliases = aliases;
+  }
+
+  joinRemote(userId: string, roomIdOrAlias: string, servers: string[], content: Record<string, unknown>): Promise<{ roomId: string }> {
+    if (!this.joiner) return Promise.reject(notFound(`Room ${roomIdOrAlias} is not known to this server`));
+    return this.joiner.joinRemote(userId, roomIdOrAlias, servers, content);
+  }
+
+  async resolve(alias: string): Promise<{ room_id: string; servers: string[] } | undefined> {
+    return this.aliases?.resolve(alias);
+  }
+}

@@ -1,0 +1,153 @@
+// Joining a room this server is not in: ask a resident server for a join template
+// (make_join, trying each candidate server in turn), sign the completed event, send it
+// (send_join v2, full state), then hand the state and auth chain to the ingest side,
+// which stores them as the room's state before our join.
+// Spec: server-server-api.md "Joining Rooms" (joins.yaml, joins-v2.yaml); client-server-api
+// "Joining rooms" (via/server_name).
+import { randomBytes } from 'node:crypto';
+import { eventIdOf } from '@parley/federation/core/eventId';
+import { isValidRoomAlias, serverNameOf } from '@parley/federation/core/ids';
+import { knownRoomVersions, roomVersion, type RoomVersionRules } from '@parley/federation/core/roomVersions';
+import type { JsonObject, Pdu } from '@parley/federation/core/types';
+import type { SigningKey } from '@parley/federation/signing/ed25519Key';
+import { hashAndSignEvent } from '@parley/federation/signing/signEvent';
+import type { FederationFailure, FederationRequester } from '@parley/federation/transport/federationClient';
+import { MatrixError, notFound } from '../../http/errors.js';
+import type { RemoteJoiner } from '../../rooms/ports.js';
+import type { StoredEvent } from '../../rooms/types.js';
+import type { RemoteDirectory } from './remoteDirectory.js';
+import { asClientError } from './remoteFailure.js';
+
+/** What joining needs from the ingest side (homeserver/src/federation/ingest RemoteIngest). */
+export interface JoinedRoomIngest {
+  ingestJoinedRoom(roomVersion: string, joinEvent: Pdu, state: Pdu[], authChain: Pdu[], origin: string): Promise<StoredEvent>;
+}
+
+export interface RemoteJoinerDeps {
+  serverName: string;
+  signingKey: SigningKey;
+  client: FederationRequester;
+  ingest: JoinedRoomIngest;
+  directory: RemoteDirectory;
+  clock?: () => number;
+}
+
+interface SendJoinResponse {
+  state?: unknown;
+  auth_chain?: unknown;
+  event?: unknown;
+}
+
+const enc = encodeURIComponent;
+
+export class FederationRemoteJoiner implements RemoteJoiner {
+  constructor(private readonly deps: RemoteJoinerDeps) {}
+
+  async joinRemote(userId: string, roomIdOrAlias: string, servers: string[], content: Record<string, unknown>): Promise<{ roomId: string }> {
+    let roomId = roomIdOrAlias;
+    const candidates = [...servers];
+    if (isValidRoomAlias(roomIdOrAlias)) {
+      const resolved = await this.deps.directory.resolve(roomIdOrAlias);
+      if (resolved === undefined) throw notFound(`Room alias ${roomIdOrAlias} not found`);
+      roomId = resolved.room_id;
+      candidates.push(...resolved.servers);
+    }
+    // Before room version 12 the room ID names the server that created the room.
+    const roomServer = serverNameOf(roomId);
+    if (roomServer !== undefined) candidates.push(roomServer);
+    const tryServers = [...new Set(candidates)].filter((s) => s !== this.deps.serverName);
+    if (tryServers.length === 0) throw notFound(`No known servers to join ${roomIdOrAlias} through`);
+
+    let lastError: MatrixError | undefined;
+    for (const server of tryServers) {
+      const made = await this.makeJoin(server, roomId, userId);
+      if (!made.ok) {
+        lastError = made.error;
+        // A resident that refuses us (not invited, banned) speaks for the room: stop there.
+        if (made.final) throw made.error;
+        continue;
+      }
+      const joinEvent = this.completeJoin(made.template, made.rules, userId, content);
+      const eventId = eventIdOf(joinEvent, made.rules);
+      const res = await this.deps.client.request<SendJoinResponse>({
+        destination: server,
+        method: 'PUT',
+        path: `/_matrix/federation/v2/send_join/${enc(roomId)}/${enc(eventId)}`,
+        body: joinEvent as unknown as JsonObject,
+      });
+      if (!res.ok) {
+        lastError = asClientError(res, `send_join via ${server} failed`);
+        continue;
+      }
+      const { state, auth_chain: authChain, event } = res.body ?? {};
+      if (!Array.isArray(state) || !Array.isArray(authChain)) {
+        lastError = new MatrixError(502, 'M_UNKNOWN', `send_join via ${server}: malformed response`);
+        continue;
+      }
+      // joins-v2.yaml: `event` is returned signed by the resident for restricted joins; use it then.
+      const finalJoin = isSameJoin(event, joinEvent, made.rules) ? (event as Pdu) : joinEvent;
+      await this.deps.ingest.ingestJoinedRoom(made.rules.id, finalJoin, state as Pdu[], authChain as Pdu[], server);
+      return { roomId };
+    }
+    throw lastError ?? notFound(`Could not join ${roomIdOrAlias}`);
+  }
+
+  private async makeJoin(
+    server: string,
+    roomId: string,
+    userId: string,
+  ): Promise<{ ok: true; template: JsonObject; rules: RoomVersionRules } | { ok: false; error: MatrixError; final: boolean }> {
+    const ver = knownRoomVersions()
+      .map((v) => `ver=${enc(v.id)}`)
+      .join('&');
+    const res = await this.deps.client.request<{ event?: unknown; room_version?: unknown }>({
+      destination: server,
+      method: 'GET',
+      path: `/_matrix/federation/v1/make_join/${enc(roomId)}/${enc(userId)}?${ver}`,
+    });
+    if (!res.ok) return { ok: false, error: makeJoinError(res, server), final: isRefusal(res) };
+    const versionId = typeof res.body?.room_version === 'string' ? res.body.room_version : '1'; // joins.yaml: absent means v1
+    const rules = roomVersion(versionId);
+    if (rules === undefined) {
+      return { ok: false, error: new MatrixError(400, 'M_INCOMPATIBLE_ROOM_VERSION', `Room version ${versionId} is not supported`), final: true };
+    }
+    const t = res.body?.event;
+    if (!isObject(t) || t.type !== 'm.room.member' || t.state_key !== userId || t.sender !== userId || !Array.isArray(t.prev_events) || !Array.isArray(t.auth_events)) {
+      return { ok: false, error: new MatrixError(502, 'M_UNKNOWN', `make_join via ${server}: malformed template`), final: false };
+    }
+    return { ok: true, template: t as JsonObject, rules };
+  }
+
+  /** The template with our content and time, hashed and signed by us. */
+  private completeJoin(template: JsonObject, rules: RoomVersionRules, userId: string, content: Record<string, unknown>): Pdu {
+    const { signatures: _s, hashes: _h, unsigned: _u, event_id: _e, ...rest } = template;
+    const tplContent = isObject(template.content) ? template.content : {};
+    const joinContent: JsonObject = { ...(content as JsonObject), membership: 'join' };
+    // Restricted rooms: the resident names the member that authorises us (joins.yaml).
+    if (typeof tplContent.join_authorised_via_users_server === 'string') {
+      joinContent.join_authorised_via_users_server = tplContent.join_authorised_via_users_server;
+    }
+    const pdu = { ...rest, sender: userId, state_key: userId, content: joinContent, origin_server_ts: (this.deps.clock ?? Date.now)() } as unknown as Pdu;
+    if (rules.eventIdFormat === 'v1') pdu.event_id = `$${randomBytes(12).toString('base64url')}:${this.deps.serverName}`;
+    return hashAndSignEvent(pdu, rules, this.deps.serverName, this.deps.signingKey);
+  }
+}
+
+function isRefusal(f: FederationFailure): boolean {
+  return f.kind === 'http' && (f.status === 403 || (f.status === 400 && f.errcode === 'M_INCOMPATIBLE_ROOM_VERSION'));
+}
+
+function makeJoinError(f: FederationFailure, server: string): MatrixError {
+  return asClientError(f, `make_join via ${server} failed`);
+}
+
+function isSameJoin(event: unknown, ours: Pdu, rules: RoomVersionRules): boolean {
+  if (!isObject(event)) return false;
+  try {
+    return eventIdOf(event as unknown as Pdu, rules) === eventIdOf(ours, rules);
+  } catch {
+    return false;
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -1,0 +1,185 @@
+// GET /rooms/{roomId}/hierarchy for rooms this server holds: a breadth-first walk of
+// m.space.child links from the root, returning the rooms the user may see with their
+// summaries and child links. Rooms only known to other servers are left out until the
+// federated hierarchy exists. The walk is deterministic, so a page token is just how
+// many rooms were already returned (plus the parameters it was made with).
+// Spec: client-server-api/modules/spaces.md ("Ordering of children within a space");
+// data/api/client-server/space_hierarchy.yaml; definitions/room_summary.yaml.
+import { splitStateKey, type StateKey } from '@parley/federation/core/types';
+import { forbidden, invalidParam } from '../http/errors.js';
+import type { RoomReader, StoredEvent } from '../rooms/types.js';
+import { allowedRoomIds, mayPreviewRoom } from './roomAccess.js';
+
+export const DEFAULT_HIERARCHY_LIMIT = 50;
+export const MAX_HIERARCHY_LIMIT = 100;
+export const MAX_HIERARCHY_DEPTH = 20;
+/** Rooms visited in one walk at most (bounds the work of a request). */
+const MAX_VISITED = 1000;
+
+type Reader = Pick<RoomReader, 'membership' | 'currentStateEvent' | 'roomVersion' | 'currentState' | 'getEvents' | 'members'>;
+
+export interface HierarchyQuery {
+  suggestedOnly: boolean;
+  limit?: number;
+  maxDepth?: number;
+  from?: string;
+}
+
+interface Token {
+  skip: number;
+  depth: number;
+  suggested: boolean;
+}
+
+export class SpaceHierarchy {
+  constructor(private readonly reader: Reader) {}
+
+  async hierarchy(userId: string, roomId: string, q: HierarchyQuery): Promise<Record<string, unknown>> {
+    const limit = Math.min(Math.max(q.limit ?? DEFAULT_HIERARCHY_LIMIT, 1), MAX_HIERARCHY_LIMIT);
+    const maxDepth = Math.min(q.maxDepth ?? MAX_HIERARCHY_DEPTH, MAX_HIERARCHY_DEPTH);
+    let skip = 0;
+    if (q.from !== undefined) {
+      const t = decodeToken(q.from);
+      if (!t) throw invalidParam('Unknown pagination token');
+      if (t.depth !== maxDepth || t.suggested !== q.suggestedOnly) {
+        throw invalidParam('suggested_only and max_depth cannot change on paginated requests');
+      }
+      skip = t.skip;
+    }
+    if (!(await mayPreviewRoom(this.reader, userId, roomId))) throw forbidden('You are not allowed to view this room');
+
+    const rooms: Record<string, unknown>[] = [];
+    const seen = new Set<string>([roomId]);
+    const queue: Array<{ roomId: string; depth: number }> = [{ roomId, depth: 0 }];
+    let index = 0;
+    let more = false;
+    while (queue.length > 0 && seen.size <= MAX_VISITED) {
+      const next = queue.shift()!;
+      if (next.roomId !== roomId && !(await mayPreviewRoom(this.reader, userId, next.roomId))) continue;
+      const entry = await this.entry(next.roomId, q.suggestedOnly);
+      if (next.depth < maxDepth) {
+        for (const child of entry.children) {
+          if (seen.has(child)) continue;
+          seen.add(child);
+          queue.push({ roomId: child, depth: next.depth + 1 });
+        }
+      }
+      if (index++ < skip) continue;
+      if (rooms.length >= limit) {
+        more = true;
+        break;
+      }
+      rooms.push(entry.summary);
+    }
+    const body: Record<string, unknown> = { rooms };
+    if (more) body.next_batch = encodeToken({ skip: skip + rooms.length, depth: maxDepth, suggested: q.suggestedOnly });
+    return body;
+  }
+
+  /** The room's summary and its children (known locally), in the spec's order. */
+  private async entry(roomId: string, suggestedOnly: boolean): Promise<{ summary: Record<string, unknown>; children: string[] }> {
+    const state = await this.reader.currentState(roomId);
+    const wanted: StateKey[] = [];
+    const childKeys: StateKey[] = [];
+    for (const k of state.keys()) {
+      const [type] = splitStateKey(k);
+      if (type === 'm.space.child') childKeys.push(k);
+      else if (SUMMARY_TYPES.has(type) && splitStateKey(k)[1] === '') wanted.push(k);
+    }
+    const ids = [...wanted, ...childKeys].map((k) => state.get(k)!);
+    const events = (await this.reader.getEvents(ids)).filter((e): e is StoredEvent => e !== undefined);
+    const byType = new Map(events.filter((e) => e.pdu.state_key === '').map((e) => [e.pdu.type, e.pdu.content]));
+    const create = byType.get('m.room.create') ?? {};
+    const roomType = typeof create.type === 'string' ? create.type : undefined;
+    // Only a space's children are listed (space_hierarchy.yaml children_state); links need a non-empty via.
+    const links = roomType !== 'm.space' ? [] : orderChildren(events.filter((e) => e.pdu.type === 'm.space.child' && isLink(e, suggestedOnly)));
+
+    const name = byType.get('m.room.name')?.name;
+    const topic = plainTopic(byType.get('m.room.topic'));
+    const alias = byType.get('m.room.canonical_alias')?.alias;
+    const avatar = byType.get('m.room.avatar')?.url;
+    const joinRule = byType.get('m.room.join_rules')?.join_rule;
+    const encryption = byType.get('m.room.encryption')?.algorithm;
+    const joined = (await this.reader.members(roomId)).filter((m) => m.member.membership === 'join').length;
+    const summary: Record<string, unknown> = {
+      room_id: roomId,
+      num_joined_members: joined,
+      world_readable: byType.get('m.room.history_visibility')?.history_visibility === 'world_readable',
+      guest_can_join: byType.get('m.room.guest_access')?.guest_access === 'can_join',
+      join_rule: typeof joinRule === 'string' ? joinRule : 'invite',
+      children_state: links.map((e) => ({
+        type: e.pdu.type,
+        state_key: e.pdu.state_key,
+        sender: e.pdu.sender,
+        content: e.pdu.content,
+        origin_server_ts: e.pdu.origin_server_ts,
+      })),
+    };
+    if (typeof name === 'string') summary.name = name;
+    if (topic !== undefined) summary.topic = topic;
+    if (typeof alias === 'string') summary.canonical_alias = alias;
+    if (typeof avatar === 'string') summary.avatar_url = avatar;
+    if (roomType !== undefined) summary.room_type = roomType;
+    if (typeof encryption === 'string') summary.encryption = encryption;
+    const version = await this.reader.roomVersion(roomId);
+    if (version !== undefined) summary.room_version = version;
+    if (joinRule === 'restricted' || joinRule === 'knock_restricted') {
+      summary.allowed_room_ids = allowedRoomIds(byType.get('m.room.join_rules')?.allow);
+    }
+    return { summary, children: links.map((e) => e.pdu.state_key!) };
+  }
+}
+
+const SUMMARY_TYPES = new Set([
+  'm.room.create',
+  'm.room.name',
+  'm.room.topic',
+  'm.room.canonical_alias',
+  'm.room.avatar',
+  'm.room.join_rules',
+  'm.room.history_visibility',
+  'm.room.guest_access',
+  'm.room.encryption',
+]);
+
+function isLink(e: StoredEvent, suggestedOnly: boolean): boolean {
+  const via = e.pdu.content.via;
+  if (!Array.isArray(via) || via.length === 0) return false;
+  return !suggestedOnly || e.pdu.content.suggested === true;
+}
+
+/** spaces.md "Ordering of children within a space". */
+export function orderChildren(links: StoredEvent[]): StoredEvent[] {
+  const orderOf = (e: StoredEvent): string | undefined => {
+    const o = e.pdu.content.order;
+    return typeof o === 'string' && o.length <= 50 && /^[\x20-\x7E]*$/.test(o) ? o : undefined;
+  };
+  return [...links].sort((a, b) => {
+    const oa = orderOf(a);
+    const ob = orderOf(b);
+    if (oa !== undefined && ob === undefined) return -1;
+    if (oa === undefined && ob !== undefined) return 1;
+    if (oa !== undefined && ob !== undefined && oa !== ob) return oa < ob ? -1 : 1;
+    if (a.pdu.origin_server_ts !== b.pdu.origin_server_ts) return a.pdu.origin_server_ts - b.pdu.origin_server_ts;
+    return (a.pdu.state_key ?? '') < (b.pdu.state_key ?? '') ? -1 : 1;
+  });
+}
+
+function plainTopic(content: Record<string, unknown> | undefined): string | undefined {
+  if (!content) return undefined;
+  return typeof content.topic === 'string' ? content.topic : undefined;
+}
+
+function encodeToken(t: Token): string {
+  return Buffer.from(JSON.stringify(t)).toString('base64url');
+}
+
+function decodeToken(s: string): Token | undefined {
+  try {
+    const t = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as Partial<Token>;
+    if (typeof t.skip !== 'number' || typeof t.depth !== 'number' || typeof t.suggested !== 'boolean' || t.skip < 0) return undefined;
+    return { skip: t.skip, depth: t.depth, suggested: t.suggested };
+  } catch {
+    return undefined;
+  }
+}

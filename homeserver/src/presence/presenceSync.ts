@@ -1,0 +1,68 @@
+// The `presence` section of /sync: m.presence events of the users who share a joined
+// room with the syncing user (and of the user themself).
+// Spec: client-server-api/modules/presence.md ("sent to interested parties where users
+// share a room membership"); data/api/client-server/sync.yaml `presence`.
+// Initial syncs list everyone in the user's rooms who is not offline (Synapse); incremental
+// syncs list the users whose presence changed in the window, so each change is delivered once.
+import type { PresenceRepo } from '../storage/presenceRepo.js';
+import type { RoomReader } from '../rooms/types.js';
+import type { ExtensionWindow, SyncExtension } from '../sync/syncService.js';
+import type { PresenceService } from './presenceService.js';
+
+export interface PresenceSyncDeps {
+  presence: Pick<PresenceService, 'records' | 'contentOf'>;
+  repo: Pick<PresenceRepo, 'changedSince'>;
+  reader: Pick<RoomReader, 'roomsOfUser' | 'members'>;
+}
+
+export class PresenceSync implements SyncExtension {
+  constructor(private readonly deps: PresenceSyncDeps) {}
+
+  async contribute(w: ExtensionWindow): Promise<{ fields: Record<string, unknown>; hasNews: boolean }> {
+    const viewer = w.viewer.userId;
+    const initial = w.since === undefined || w.fullState;
+    let users: string[];
+    if (initial) {
+      users = [...(await this.roomMates(viewer))];
+    } else {
+      const changed = await this.deps.repo.changedSince(w.since ?? 0, w.upTo);
+      if (changed.length === 0) return { fields: {}, hasNews: false };
+      users = await this.sharingWith(viewer, [...new Set(changed.map((c) => c.userId))]);
+    }
+    const records = await this.deps.presence.records(users);
+    const f = w.filter.presence;
+    let events = users
+      .filter((u) => {
+        const rec = records.get(u);
+        return rec !== undefined && (!initial || rec.state !== 'offline');
+      })
+      .filter((u) => f.matches({ type: 'm.presence', sender: u }))
+      .map((u) => ({ type: 'm.presence', sender: u, content: this.deps.presence.contentOf(records.get(u)!) }));
+    if (f.limit !== undefined) events = events.slice(0, f.limit);
+    return { fields: { presence: { events } }, hasNews: !initial && events.length > 0 };
+  }
+
+  private async joinedRooms(userId: string): Promise<string[]> {
+    const rooms = await this.deps.reader.roomsOfUser(userId);
+    return rooms.filter((r) => r.member.membership === 'join').map((r) => r.roomId);
+  }
+
+  /** The viewer and every user joined to one of the viewer's joined rooms. */
+  private async roomMates(viewer: string): Promise<Set<string>> {
+    const out = new Set([viewer]);
+    for (const roomId of await this.joinedRooms(viewer)) {
+      for (const m of await this.deps.reader.members(roomId)) if (m.member.membership === 'join') out.add(m.userId);
+    }
+    return out;
+  }
+
+  /** The candidates who are the viewer or share a joined room with them. */
+  private async sharingWith(viewer: string, candidates: string[]): Promise<string[]> {
+    const mine = new Set(await this.joinedRooms(viewer));
+    const out: string[] = [];
+    for (const u of candidates) {
+      if (u === viewer || (await this.joinedRooms(u)).some((r) => mine.has(r))) out.push(u);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,415 @@
+// Persisting events whose place in the graph another server decided (federation).
+// A local event is built on the room's tip; a remote one names its own prev_events and
+// auth_events, so its state before is given (the state after its prev events, merged by
+// state resolution), and the room's current state becomes the resolution of the states
+// at its forward extremities. Runs inside the room's queue (RoomWriter.remote), one
+// atomic batch per event; the in-memory head moves only after the batch is durable.
+// Spec: server-server-api.md "Checks performed on receipt of a PDU", "Rejection",
+// "Soft failure", "Room State Resolution".
+import { redact } from '@parley/federation/core/redaction';
+import type { StateLookup } from '@parley/federation/core/auth/index';
+import type { RoomVersionRules } from '@parley/federation/core/roomVersions';
+import { splitStateKey, stateKeyOf, type Pdu, type RoomEvent, type StateKey } from '@parley/federation/core/types';
+import type { RoomOutputs } from '../events/outputs.js';
+import { Batch } from '../storage/batch.js';
+import type { EventRecord } from '../storage/eventsRepo.js';
+import type { RoomStorage } from '../storage/roomStorage.js';
+import type { RoomRecord } from '../storage/roomsRepo.js';
+import { EMPTY_GROUP, type ShortState, type StateDelta } from '../storage/stateRepo.js';
+import { applyRedaction, redactsOf } from './pipeline/applyRedaction.js';
+import { resolveStateSets } from './resolveStates.js';
+import type { RoomHead } from './roomHead.js';
+import type { StreamPositions } from './roomWriter.js';
+import type { Membership } from './types.js';
+
+/** accepted: in the timeline and state; soft_failed: in the graph only; rejected: in neither. */
+export type RemoteOutcome = 'accepted' | 'soft_failed' | 'rejected';
+
+/** The state before an event: an existing state group, or a state map (stored as a delta on `base`). */
+export type StateBefore = { group: number } | { state: ReadonlyMap<StateKey, string>; base?: number };
+
+export interface PersistRemote {
+  event: RoomEvent;
+  outcome: RemoteOutcome;
+  /** Absent only for a rejection decided before the state before was known. */
+  stateBefore?: StateBefore;
+  reason?: string;
+  /**
+   * The event becomes the room's only forward extremity (the join that made a room known:
+   * older extremities from an earlier stay in the room no longer describe it).
+   */
+  replaceExtremities?: boolean;
+}
+
+export interface SessionDeps {
+  storage: RoomStorage;
+  counter: StreamPositions;
+  outputs: RoomOutputs;
+  onError?: (err: unknown, what: string) => void;
+}
+
+export class RemoteSession {
+  constructor(
+    private readonly deps: SessionDeps,
+    readonly roomId: string,
+    private head: RoomHead | undefined,
+    readonly rules: RoomVersionRules,
+    private readonly createEventId: string | undefined,
+  ) {}
+
+  /** The room as it is now (undefined while this server does not know the room). */
+  currentHead(): RoomHead | undefined {
+    return this.head;
+  }
+
+  event(eventId: string): Promise<EventRecord | undefined> {
+    return this.deps.storage.events.byId(eventId);
+  }
+
+  events(eventIds: string[]): Promise<Array<EventRecord | undefined>> {
+    return this.deps.storage.events.byIds(eventIds);
+  }
+
+  /** The room's current state in long form (empty for an unknown room). */
+  async currentState(): Promise<Map<StateKey, string>> {
+    return this.head ? this.toLong(this.head.state) : new Map();
+  }
+
+  /** The state group after a stored, placed (non-outlier) event. */
+  async placedGroup(eventId: string): Promise<number | undefined> {
+    const ev = await this.event(eventId);
+    return !ev || ev.outlier ? undefined : ev.groupAfter;
+  }
+
+  /** An auth lookup over a stored state group, for the given keys. */
+  async lookupGroup(group: number, keys: Array<[string, string]>): Promise<StateLookup> {
+    return this.shortLookup(await this.deps.storage.state.resolve(group), keys);
+  }
+
+  /** An auth lookup over the room's current state (empty for an unknown room). */
+  lookupCurrent(keys: Array<[string, string]>): Promise<StateLookup> {
+    return this.shortLookup(this.head?.state ?? new Map(), keys);
+  }
+
+  /** State after a stored, placed (non-outlier) event: its group and long form. */
+  async stateAfter(eventId: string): Promise<{ group: number; state: Map<StateKey, string> } | undefined> {
+    const ev = await this.event(eventId);
+    if (!ev || ev.outlier) return undefined;
+    return { group: ev.groupAfter, state: await this.toLong(await this.deps.storage.state.resolve(ev.groupAfter)) };
+  }
+
+  /** State resolution over stored events of this room. */
+  resolve(stateSets: ReadonlyArray<ReadonlyMap<StateKey, string>>, pending: readonly EventRecord[] = []): Promise<Map<StateKey, string>> {
+    return resolveStateSets(this.deps.storage.events, this.roomId, this.rules, stateSets, pending);
+  }
+
+  /** A synchronous auth lookup over a long-form state, for the given keys. */
+  async lookupIn(state: ReadonlyMap<StateKey, string>, keys: Array<[string, string]>): Promise<StateLookup> {
+    const wanted = keys.map(([t, k]) => stateKeyOf(t, k)).filter((k) => state.has(k));
+    const records = await this.events(wanted.map((k) => state.get(k)!));
+    const found = new Map<StateKey, Pdu>();
+    wanted.forEach((k, i) => {
+      const r = records[i];
+      if (r && r.rejected === undefined) found.set(k, r.pdu);
+    });
+    return (type, stateKey) => found.get(stateKeyOf(type, stateKey));
+  }
+
+  /**
+   * Store events known only by ID so far (auth chains, state fetched at a gap) without a
+   * place in the timeline or state. Events already stored are left alone.
+   */
+  async persistOutliers(events: RoomEvent[], rejected?: ReadonlyMap<string, string>): Promise<void> {
+    const { storage } = this.deps;
+    const existing = await storage.events.byIds(events.map((e) => e.eventId));
+    const fresh = events.filter((_, i) => existing[i] === undefined);
+    if (fresh.length === 0) return;
+    const batch = new Batch();
+    const shortRoom = this.head?.shortRoom ?? (await storage.ids.rooms.alloc(this.roomId, batch));
+    const seen = new Set<string>();
+    for (const e of fresh) {
+      if (seen.has(e.eventId)) continue;
+      seen.add(e.eventId);
+      const shortEvent = await storage.ids.events.alloc(e.eventId, batch);
+      storage.events.put(batch, {
+        eventId: e.eventId,
+        roomId: this.roomId,
+        pdu: e.pdu,
+        stream: 0,
+        outlier: true,
+        shortEvent,
+        shortRoom,
+        groupBefore: EMPTY_GROUP,
+        groupAfter: EMPTY_GROUP,
+        ...(rejected?.has(e.eventId) ? { rejected: rejected.get(e.eventId)! } : {}),
+      });
+    }
+    await batch.commit(storage.db);
+  }
+
+  /**
+   * An invite of a local user into a room this server is not in: an outlier with a stream
+   * position and the membership index, so the user's /sync lists it under rooms.invite.
+   */
+  async persistInvite(event: RoomEvent): Promise<void> {
+    const { storage, counter } = this.deps;
+    const target = event.pdu.state_key;
+    if (typeof target !== 'string') throw new Error('an invite needs a state_key');
+    if ((await storage.events.byId(event.eventId)) !== undefined) return;
+    const batch = new Batch();
+    const shortRoom = this.head?.shortRoom ?? (await storage.ids.rooms.alloc(this.roomId, batch));
+    const shortEvent = await storage.ids.events.alloc(event.eventId, batch);
+    const stream = counter.next();
+    const record: EventRecord = {
+      eventId: event.eventId,
+      roomId: this.roomId,
+      pdu: event.pdu,
+      stream,
+      outlier: true,
+      shortEvent,
+      shortRoom,
+      groupBefore: EMPTY_GROUP,
+      groupAfter: EMPTY_GROUP,
+    };
+    storage.events.put(batch, record);
+    storage.members.put(batch, shortRoom, target, { membership: 'invite', eventId: event.eventId, stream });
+    try {
+      await batch.commit(storage.db);
+    } finally {
+      counter.finish(stream);
+    }
+    this.emit([record], undefined);
+  }
+
+  /** Store one event with its outcome; accepted events join the timeline and move the room's state. */
+  async persist(p: PersistRemote): Promise<EventRecord> {
+    const { storage, counter } = this.deps;
+    const { event, outcome } = p;
+    const { pdu, eventId } = event;
+    const batch = new Batch();
+    const shortRoom = this.head?.shortRoom ?? (await storage.ids.rooms.alloc(this.roomId, batch));
+    const shortEvent = await storage.ids.events.alloc(eventId, batch);
+
+    let groupBefore = EMPTY_GROUP;
+    let before: ShortState = new Map();
+    if (p.stateBefore) {
+      if ('group' in p.stateBefore) {
+        groupBefore = p.stateBefore.group;
+        before = await storage.state.resolve(groupBefore);
+      } else {
+        const target = await this.toShort(p.stateBefore.state, batch);
+        ({ group: groupBefore, state: before } = await this.groupFor(batch, shortRoom, p.stateBefore.base ?? EMPTY_GROUP, target));
+      }
+    }
+
+    // Rejected events never change state (server-server-api.md "Rejection").
+    let groupAfter = groupBefore;
+    let after = before;
+    let replaces: EventRecord['replaces'];
+    if (typeof pdu.state_key === 'string' && outcome !== 'rejected' && p.stateBefore) {
+      const shortKey = await storage.ids.stateKeys.alloc(stateKeyOf(pdu.type, pdu.state_key), batch);
+      const replacedShort = before.get(shortKey);
+      const replaced = replacedShort === undefined ? undefined : await storage.events.byShort(replacedShort);
+      if (replaced) replaces = { eventId: replaced.eventId, sender: replaced.pdu.sender, content: replaced.pdu.content };
+      ({ group: groupAfter, state: after } = await storage.state.addGroup(batch, shortRoom, groupBefore, before, {
+        set: new Map([[shortKey, shortEvent]]),
+      }));
+    }
+
+    const positions: number[] = [];
+    const stream = outcome === 'accepted' ? counter.next() : 0;
+    if (stream) positions.push(stream);
+    const record: EventRecord = {
+      eventId,
+      roomId: this.roomId,
+      pdu,
+      stream,
+      shortEvent,
+      shortRoom,
+      groupBefore,
+      groupAfter,
+      ...(replaces ? { replaces } : {}),
+      ...(p.stateBefore ? {} : { outlier: true }),
+      ...(outcome === 'rejected' ? { rejected: p.reason ?? 'rejected' } : {}),
+      ...(outcome === 'soft_failed' ? { softFailed: true } : {}),
+    };
+
+    let redacted: EventRecord | undefined;
+    let newHead: RoomHead | undefined;
+    try {
+      if (outcome === 'accepted') {
+        await this.applyEarlierRedaction(record);
+        if (redactsOf(pdu, this.rules) !== undefined && pdu.type === 'm.room.redaction') {
+          const lookup = await this.shortLookup(before, [
+            ['m.room.create', ''],
+            ['m.room.power_levels', ''],
+          ]);
+          redacted = await applyRedaction(storage, batch, event, lookup, this.rules);
+        }
+        storage.timeline.append(batch, shortRoom, stream, shortEvent);
+        newHead = await this.advanceHead(batch, shortRoom, record, after, p.replaceExtremities === true);
+      }
+      storage.events.put(batch, record);
+      await batch.commit(storage.db);
+    } finally {
+      for (const pos of positions) counter.finish(pos);
+    }
+    if (newHead) this.head = newHead;
+    if (outcome === 'accepted') this.emit([record], redacted);
+    return record;
+  }
+
+  // ── internals ──────────────────────────────────────────────────────────────
+
+  /** Extremities and current state after an accepted event; stages the room record, current state and memberships. */
+  private async advanceHead(batch: Batch, shortRoom: number, record: EventRecord, after: ShortState, replace: boolean): Promise<RoomHead> {
+    const { storage } = this.deps;
+    const { pdu, eventId } = record;
+    const prevIds = new Set(pdu.prev_events);
+    const oldExtremities = replace ? [] : (this.head?.record.extremities ?? []);
+    const extremities = [...oldExtremities.filter((x) => !prevIds.has(x.eventId) && x.eventId !== eventId), { eventId, depth: pdu.depth }];
+
+    let currentGroup = record.groupAfter;
+    let current = after;
+    if (extremities.length > 1) {
+      // The current state is the resolution of the states at every forward extremity.
+      const others = await storage.events.byIds(extremities.filter((x) => x.eventId !== eventId).map((x) => x.eventId));
+      const shortStates = [after];
+      for (const o of others) if (o && !o.outlier) shortStates.push(await storage.state.resolve(o.groupAfter));
+      if (!shortStates.every((s) => sameShort(s, after))) {
+        const longStates = await Promise.all(shortStates.map((s) => this.toLong(s, record)));
+        const resolved = await this.resolve(longStates, [record]);
+        const target = await this.toShort(resolved, batch, record);
+        ({ group: currentGroup, state: current } = await this.groupFor(batch, shortRoom, record.groupAfter, target, after));
+      }
+    }
+
+    const oldState: ShortState = this.head?.state ?? new Map();
+    const delta = diffShort(oldState, current);
+    storage.state.setCurrent(batch, shortRoom, delta);
+    await this.stageMemberships(batch, shortRoom, delta, record);
+
+    const roomRecord: RoomRecord = {
+      ...(this.head?.record ?? {
+        roomId: this.roomId,
+        version: this.rules.id,
+        createEventId: this.createEventId ?? (pdu.type === 'm.room.create' ? eventId : ''),
+        lastStream: 0,
+      }),
+      stateGroup: currentGroup,
+      extremities,
+      lastStream: record.stream,
+    };
+    storage.rooms.put(batch, shortRoom, roomRecord);
+    return { shortRoom, rules: this.rules, record: roomRecord, state: current };
+  }
+
+  /** Keep the membership index in step with the current state's member entries. */
+  private async stageMemberships(batch: Batch, shortRoom: number, delta: StateDelta, staged: EventRecord): Promise<void> {
+    const { storage } = this.deps;
+    const entries = [...delta.set];
+    if (entries.length === 0) return;
+    const keys = await storage.ids.stateKeysOf(entries.map(([k]) => k));
+    for (const [i, [, shortEvent]] of entries.entries()) {
+      const [type, userId] = splitStateKey(keys[i]);
+      if (type !== 'm.room.member') continue;
+      const ev = shortEvent === staged.shortEvent ? staged : await storage.events.byShort(shortEvent);
+      if (!ev) continue;
+      storage.members.put(batch, shortRoom, userId, {
+        membership: ev.pdu.content.membership as Membership,
+        eventId: ev.eventId,
+        stream: ev.stream,
+      });
+    }
+  }
+
+  /** A redaction that arrived before its target applies now. */
+  private async applyEarlierRedaction(record: EventRecord): Promise<void> {
+    const { storage } = this.deps;
+    const earlier = await storage.events.redactedBy(record.eventId);
+    const redaction = earlier === undefined ? undefined : await storage.events.byId(earlier);
+    if (!redaction || redaction.roomId !== record.roomId || redaction.rejected !== undefined) return;
+    record.pdu = redact(record.pdu, this.rules);
+    record.redactedBy = redaction.eventId;
+    record.redactedBecause = { eventId: redaction.eventId, pdu: redaction.pdu };
+  }
+
+  /** The group holding `target`: `base` itself if equal, else a new group stored as a delta on it. */
+  private async groupFor(
+    batch: Batch,
+    shortRoom: number,
+    base: number,
+    target: ShortState,
+    baseState?: ShortState,
+  ): Promise<{ group: number; state: ShortState }> {
+    const from = baseState ?? (await this.deps.storage.state.resolve(base));
+    const delta = diffShort(from, target);
+    if (delta.set.size === 0 && (delta.remove?.length ?? 0) === 0) return { group: base, state: from };
+    return this.deps.storage.state.addGroup(batch, shortRoom, base, from, delta);
+  }
+
+  private async shortLookup(state: ShortState, keys: Array<[string, string]>): Promise<StateLookup> {
+    const { storage } = this.deps;
+    const found = new Map<StateKey, Pdu>();
+    for (const [t, k] of keys) {
+      const sk = await storage.ids.stateKey(stateKeyOf(t, k));
+      const e = sk === undefined ? undefined : state.get(sk);
+      const ev = e === undefined ? undefined : await storage.events.byShort(e);
+      if (ev && ev.rejected === undefined) found.set(stateKeyOf(t, k), ev.pdu);
+    }
+    return (type, stateKey) => found.get(stateKeyOf(type, stateKey));
+  }
+
+  private async toLong(state: ShortState, staged?: EventRecord): Promise<Map<StateKey, string>> {
+    const entries = [...state];
+    const keys = await this.deps.storage.ids.stateKeysOf(entries.map(([k]) => k));
+    const shorts = entries.map(([, e]) => e);
+    const ids = await this.deps.storage.ids.events.reverse(shorts);
+    return new Map(
+      keys.map((k, i) => {
+        const id = ids[i] ?? (staged && shorts[i] === staged.shortEvent ? staged.eventId : undefined);
+        if (id === undefined) throw new Error(`short event ${shorts[i]} has no event ID`);
+        return [k, id];
+      }),
+    );
+  }
+
+  private async toShort(state: ReadonlyMap<StateKey, string>, batch: Batch, staged?: EventRecord): Promise<Map<number, number>> {
+    const { storage } = this.deps;
+    const entries = [...state];
+    const shorts = await storage.ids.eventShorts(entries.map(([, id]) => id));
+    const out = new Map<number, number>();
+    for (const [i, [key, id]] of entries.entries()) {
+      const e = shorts[i] ?? (staged && staged.eventId === id ? staged.shortEvent : undefined);
+      if (e === undefined) throw new Error(`state event ${id} is not stored`);
+      out.set(await storage.ids.stateKeys.alloc(key, batch), e);
+    }
+    return out;
+  }
+
+  /** Tell listeners; the write is durable already, so a failing listener must not fail it. */
+  private emit(records: EventRecord[], redacted: EventRecord | undefined): void {
+    try {
+      for (const r of records) {
+        this.deps.outputs.emit({ kind: 'new_event', event: r });
+        if (redacted) this.deps.outputs.emit({ kind: 'redaction', roomId: this.roomId, redactedEventId: redacted.eventId, redaction: r });
+      }
+    } catch (err) {
+      this.deps.onError?.(err, `room output listener for ${this.roomId}`);
+    }
+  }
+}
+
+function sameShort(a: ShortState, b: ShortState): boolean {
+  if (a === b) return true;
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
+}
+
+function diffShort(from: ShortState, to: ShortState): { set: Map<number, number>; remove: number[] } {
+  const set = new Map<number, number>();
+  for (const [k, v] of to) if (from.get(k) !== v) set.set(k, v);
+  const remove = [...from.keys()].filter((k) => !to.has(k));
+  return { set, remove };
+}

@@ -1,0 +1,124 @@
+// The relations index: which events point at a parent through m.relates_to, by
+// relation type and in stream order; the annotation index (one reaction per sender,
+// type and key); and the thread activity stream of each room. Written in the same
+// batch as the child event, and removed in the batch of the child's redaction.
+// Layouts: schema.ts parentrel_child, annotation_event, roomstream_threadroot.
+import type { Batch } from './batch.js';
+import type { Database } from './db.js';
+import { key, prefixRange, readU64, splitStrings } from './keys.js';
+
+/** A child event as the index knows it. */
+export interface RelationEntry {
+  eventId: string;
+  relType: string;
+  /** The child's event type. */
+  type: string;
+  sender: string;
+  stream: number;
+  key?: string;
+}
+
+/** What is indexed for one child event. */
+export interface RelationChild {
+  eventId: string;
+  shortRoom: number;
+  stream: number;
+  type: string;
+  sender: string;
+  parentId: string;
+  relType: string;
+  key?: string;
+}
+
+interface RelationValue {
+  eventId: string;
+  type: string;
+  sender: string;
+  key?: string;
+}
+
+const MAX = Number.MAX_SAFE_INTEGER;
+
+export class RelationsRepo {
+  constructor(private readonly db: Database) {}
+
+  stage(batch: Batch, c: RelationChild): void {
+    const value: RelationValue = { eventId: c.eventId, type: c.type, sender: c.sender, ...(c.key !== undefined ? { key: c.key } : {}) };
+    batch.add(this.db.put('parentrel_child', key(c.parentId, c.relType, c.stream), value));
+    if (c.relType === 'm.annotation' && c.key !== undefined) {
+      batch.add(this.db.put('annotation_event', key(c.parentId, c.sender, c.type, c.key), c.eventId));
+    }
+    if (c.relType === 'm.thread') batch.add(this.db.put('roomstream_threadroot', key(c.shortRoom, c.stream), c.parentId));
+  }
+
+  /** Remove a child from every index (its redaction breaks the relationship). */
+  async unstage(batch: Batch, c: RelationChild): Promise<void> {
+    batch.add(this.db.del('parentrel_child', key(c.parentId, c.relType, c.stream)));
+    if (c.relType === 'm.annotation' && c.key !== undefined) {
+      const k = key(c.parentId, c.sender, c.type, c.key);
+      // Over federation a duplicate may exist: only the entry naming this child goes.
+      if ((await this.db.get<string>('annotation_event', k)) === c.eventId) batch.add(this.db.del('annotation_event', k));
+    }
+    if (c.relType === 'm.thread') batch.add(this.db.del('roomstream_threadroot', key(c.shortRoom, c.stream)));
+  }
+
+  /**
+   * Children of `parentId` with `after < stream <= upTo`, in stream order ('f') or newest
+   * first ('b'); all relation types when `relType` is absent.
+   */
+  async children(
+    parentId: string,
+    opts: { relType?: string; after?: number; upTo?: number; dir: 'f' | 'b'; limit: number },
+  ): Promise<RelationEntry[]> {
+    if (opts.limit <= 0) return [];
+    const after = opts.after ?? 0;
+    const upTo = Math.min(opts.upTo ?? MAX, MAX);
+    if (opts.relType !== undefined) {
+      const rows = await this.db.range<RelationValue>('parentrel_child', {
+        gt: key(parentId, opts.relType, after),
+        lte: key(parentId, opts.relType, upTo),
+        reverse: opts.dir === 'b',
+        limit: opts.limit,
+      });
+      return rows.map(([k, v]) => entryOf(k, v));
+    }
+    const rows = await this.db.range<RelationValue>('parentrel_child', prefixRange(key(parentId)));
+    const all = rows.map(([k, v]) => entryOf(k, v)).filter((e) => e.stream > after && e.stream <= upTo);
+    all.sort((a, b) => (opts.dir === 'f' ? a.stream - b.stream : b.stream - a.stream));
+    return all.slice(0, opts.limit);
+  }
+
+  /** Every child of one relation type, oldest first. */
+  all(parentId: string, relType: string): Promise<RelationEntry[]> {
+    return this.children(parentId, { relType, dir: 'f', limit: MAX });
+  }
+
+  /** The reaction a sender already made with this type and key, if any. */
+  annotation(parentId: string, sender: string, type: string, annotationKey: string): Promise<string | undefined> {
+    return this.db.get<string>('annotation_event', key(parentId, sender, type, annotationKey));
+  }
+
+  /** Thread replies of a room with stream <= upTo, newest first: [stream, root event ID]. */
+  async threadActivity(shortRoom: number, upTo: number, limit: number): Promise<Array<{ stream: number; rootId: string }>> {
+    const rows = await this.db.range<string>('roomstream_threadroot', {
+      gte: key(shortRoom, 0),
+      lte: key(shortRoom, Math.min(upTo, MAX)),
+      reverse: true,
+      limit,
+    });
+    return rows.map(([k, rootId]) => ({ stream: readU64(k, 8), rootId }));
+  }
+}
+
+function entryOf(k: Buffer, v: RelationValue): RelationEntry {
+  // Key: parent ID, SEP, rel type, SEP, 8-byte stream.
+  const parts = splitStrings(k.subarray(0, k.length - 8));
+  return {
+    eventId: v.eventId,
+    relType: parts[1],
+    type: v.type,
+    sender: v.sender,
+    stream: readU64(k, k.length - 8),
+    ...(v.key !== undefined ? { key: v.key } : {}),
+  };
+}
