@@ -29,6 +29,10 @@ import { createPushModule } from './push/pushModule.js';
 import { createMessagingModule } from './messaging/messagingModule.js';
 import { unreadForSync } from './push/counts.js';
 import { createPresenceModule } from './presence/presenceModule.js';
+import { createDirectoryModule } from './directory/directoryModule.js';
+import { createSearchModule } from './search/searchModule.js';
+import { threepidRoutes } from './api/client/threepid.js';
+import { withR0Aliases } from './http/r0Aliases.js';
 import { createFederationModule } from './federation/federationModule.js';
 import { LateRoomPorts } from './federation/outbound/lateRoomPorts.js';
 import { FederationSender } from './federation/outbound/sender.js';
@@ -192,6 +196,34 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
   routes.push(...presence.routes);
   await presence.start();
   shutdownHooks.push(() => presence.close());
+  // room directory (/publicRooms, /directory/list/room) and user directory (directory/directoryModule.ts).
+  const directory = createDirectoryModule({
+    db,
+    reader: rooms.reader,
+    outputs: roomOutputs,
+    serverName: config.server_name,
+    published: rooms.storage.published,
+    profile: (userId) => new StoredProfiles(new UsersRepo(db)).profile(userId),
+    onError: (err, what) => logger.error({ err }, `directory: ${what} failed`),
+  });
+  routes.push(...directory.routes);
+  await directory.start();
+  // server-side search: full-text index following the room stream, POST /search (search/searchModule.ts).
+  const search = createSearchModule({
+    db,
+    reader: rooms.reader,
+    outputs: roomOutputs,
+    stream,
+    roomShort: (roomId) => rooms.storage.ids.room(roomId),
+    visible: (userId, roomId, events) => rooms.visibility.filter(userId, roomId, events),
+    format: toClientEvent,
+    onError: (err, what) => logger.error({ err }, `search: ${what} failed`),
+  });
+  routes.push(...search.routes);
+  await search.start();
+  shutdownHooks.push(() => search.indexer.idle());
+  // /account/3pid*: no 3PIDs on this server (api/client/threepid.ts).
+  routes.push(...threepidRoutes());
   // federation, last: typing and receipts go out as EDUs; every federation.addRoutes(...) must come before routesToMount().
   if (federation.enabled) {
     syncModule.typing.onLocalChange((c) => federationSender.typingChanged(c));
@@ -218,7 +250,8 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
       })
     : undefined;
   const app = createApp({
-    routes,
+    // r0 paths of the v3 endpoints the r0 API had, for older clients (http/r0Aliases.ts).
+    routes: withR0Aliases(routes),
     authenticator,
     serverAuthenticator: federation.serverAuthenticator,
     rateLimiter,

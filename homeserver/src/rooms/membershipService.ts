@@ -27,6 +27,8 @@ export interface MembershipDeps {
   remoteJoiner?: RemoteJoiner;
   /** Reports failures of background work (leaveAllRooms, profileChanged). */
   onError?: (err: unknown, what: string) => void;
+  /** Rooms blocked by a server admin (admin API delete room `block`): joins are refused. */
+  blocked?: { isBlocked(roomId: string): Promise<boolean> };
 }
 
 interface Change {
@@ -53,6 +55,7 @@ export class MembershipService {
     } else if (!isValidRoomId(roomIdOrAlias)) {
       throw invalidParam('Invalid room ID or alias');
     }
+    if (await this.deps.blocked?.isBlocked(roomId)) throw forbidden('This room has been blocked on this server');
     if ((await this.deps.reader.roomVersion(roomId)) === undefined) return this.joinRemote(userId, roomId, opts);
     const extra = await this.restrictedJoinAuthoriser(userId, roomId);
     await this.change({ roomId, sender: userId, target: userId, membership: 'join', reason: opts.reason, ...(extra ? { extra } : {}) });

@@ -29,6 +29,8 @@ export interface RoomsDeps {
   onError?: (err: unknown, what: string) => void;
   /** Users erased on deactivation: their events are served redacted to later joiners. */
   erasure?: ErasureLookup;
+  /** Rooms blocked by a server admin: local users may not join them. */
+  blocked?: { isBlocked(roomId: string): Promise<boolean> };
 }
 
 export interface Rooms {
@@ -69,6 +71,7 @@ export async function openRooms(deps: RoomsDeps): Promise<Rooms> {
     serverName: deps.serverName,
     ...(deps.remoteJoiner ? { remoteJoiner: deps.remoteJoiner } : {}),
     ...(deps.onError ? { onError: deps.onError } : {}),
+    ...(deps.blocked ? { blocked: deps.blocked } : {}),
   });
   return {
     storage,

@@ -4,7 +4,7 @@ import type { StateLookup } from '@parley/federation/core/auth/index';
 import { stateKeyOf, type Pdu } from '@parley/federation/core/types';
 import type { RoomReader } from './types.js';
 
-export async function currentLookup(reader: RoomReader, roomId: string, keys: Array<[string, string]>): Promise<StateLookup> {
+export async function currentLookup(reader: Pick<RoomReader, 'currentStateEvent'>, roomId: string, keys: Array<[string, string]>): Promise<StateLookup> {
   const found = new Map<string, Pdu>();
   await Promise.all(
     keys.map(async ([t, k]) => {
