@@ -144,12 +144,10 @@ export interface MembershipHandshakePort {
   invite(origin: string, roomId: string, eventId: string, roomVersion: string, event: unknown, inviteRoomState: unknown[]): Promise<Pdu>;
 }
 
-/** Directory and profile questions (query/*, publicRooms, hierarchy). */
+/** Profile and alias questions about our users and aliases (query/profile, query/directory). */
 export interface QueryPort {
   profile(userId: string, field: string | undefined): Promise<JsonObject>;
   directory(alias: string): Promise<{ room_id: string; servers: string[] }>;
-  publicRooms(req: { limit?: number; since?: string; filter?: string }): Promise<JsonObject>;
-  hierarchy(origin: string, roomId: string, suggestedOnly: boolean): Promise<JsonObject>;
 }
 
 /** E2EE and account questions about our users (user/devices, user/keys/*, openid). */

@@ -25,6 +25,10 @@ import { createSyncModule } from './sync/syncModule.js';
 import { toClientEvent } from './events/clientEvent.js';
 import { createE2eeModule } from './e2ee/e2eeModule.js';
 import { createMediaModule } from './media/mediaModule.js';
+import { createAdminModule } from './admin/adminModule.js';
+import { PARLEY_VERSION } from './admin/version.js';
+import { ErasedUsers } from './users/erasedUsers.js';
+import { BlockedRoomsRepo } from './storage/blockedRoomsRepo.js';
 import { createPushModule } from './push/pushModule.js';
 import { createMessagingModule } from './messaging/messagingModule.js';
 import { unreadForSync } from './push/counts.js';
@@ -37,7 +41,10 @@ import { createFederationModule } from './federation/federationModule.js';
 import { LateRoomPorts } from './federation/outbound/lateRoomPorts.js';
 import { FederationSender } from './federation/outbound/sender.js';
 import { FederationDirectory } from './federation/outbound/remoteDirectory.js';
+import { FederationRemoteJoiner } from './federation/outbound/remoteJoiner.js';
 import { federationRemoteKeys } from './federation/outbound/remoteKeys.js';
+import { RemoteIngest } from './federation/ingest/remoteIngest.js';
+import { inboundFederationRoutes } from './federation/serve/inboundRoutes.js';
 
 export interface RunningServer {
   /** Stop accepting, let in-flight requests and writes finish, close the database. */
@@ -59,11 +66,14 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
   // accounts, devices, profiles, UIA (users/accountsModule.ts). The ports are no-ops until the
   // rooms and E2EE services exist: replace accountPorts.membership/.profile/.deviceEvents then.
   const accountPorts = noopAccountPorts();
+  // Users erased on deactivation: loaded before anything serves events (users/erasedUsers.ts).
+  const erasedUsers = await ErasedUsers.load(new UsersRepo(db));
   const accountsModule = createAccountsModule(
     db,
     { serverName: config.server_name, registration: config.registration },
     accountPorts,
     logger,
+    { erased: erasedUsers },
   );
   routes.push(...accountsModule.routes);
   const authenticator = accountsModule.accounts;
@@ -71,6 +81,8 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
   const roomOutputs = new RoomOutputs();
   // Joins of unknown rooms and remote aliases: bound below once federation exists.
   const federationRoomPorts = new LateRoomPorts();
+  // Rooms blocked through the admin API (delete room `block`).
+  const blockedRooms = new BlockedRoomsRepo(db);
   const rooms = await openRooms({
     db,
     counter: stream,
@@ -81,6 +93,8 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
     onError: (err, what) => logger.error({ err }, `rooms: ${what} failed`),
     remoteJoiner: federationRoomPorts,
     remoteAliases: federationRoomPorts,
+    erasure: erasedUsers,
+    blocked: blockedRooms,
   });
   routes.push(...roomRoutes(rooms));
   accountPorts.membership = { leaveAllRooms: (userId) => rooms.membership.leaveAllRooms(userId) };
@@ -158,6 +172,19 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
   const mediaModule = await createMediaModule(db, { serverName: config.server_name, dataDir: config.data_dir, media: config.media }, logger);
   routes.push(...mediaModule.routes);
   shutdownHooks.unshift(() => mediaModule.close());
+  // Synapse-compatible admin API under /_synapse/admin (admin/adminModule.ts).
+  const adminModule = createAdminModule({
+    db,
+    serverName: config.server_name,
+    version: PARLEY_VERSION,
+    accounts: accountsModule,
+    rooms,
+    media: mediaModule.media,
+    blocked: blockedRooms,
+    onError: (err, what) => logger.error({ err }, `admin: ${what} failed`),
+  });
+  routes.push(...adminModule.routes);
+  shutdownHooks.push(() => adminModule.idle());
   // push rules, notification counts, GET /notifications, pushers and gateway delivery (push/pushModule.ts).
   const push = createPushModule({
     db,
@@ -229,6 +256,53 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
     syncModule.typing.onLocalChange((c) => federationSender.typingChanged(c));
     syncModule.receipts.onPublicReceipt((r) => federationSender.receiptSet(r));
   }
+  // inbound federation: checks on receipt and ingest of remote PDUs into the room graph, and the
+  // serving routes (/send, event/state reads, join/leave/knock handshakes, invites) —
+  // federation/ingest/remoteIngest.ts, federation/serve/inboundRoutes.ts.
+  const remoteIngest = new RemoteIngest({
+    serverName: config.server_name,
+    reader: rooms.reader,
+    writer: rooms.writer,
+    keys: federation.keyRing,
+    requester: federation.client,
+    onWarning: (msg, extra) => logger.warn({ ...extra, area: 'federation-inbound' }, msg),
+  });
+  // Joins of rooms this server is not in: make_join/send_join via a resident (federation/outbound/remoteJoiner.ts).
+  if (federation.enabled) {
+    federationRoomPorts.bindJoiner(
+      new FederationRemoteJoiner({
+        serverName: config.server_name,
+        signingKey: federation.identity.signingKey,
+        client: federation.client,
+        ingest: remoteIngest,
+        directory: new FederationDirectory(federation.client),
+      }),
+    );
+  }
+  federation.addRoutes(
+    inboundFederationRoutes({
+      serverName: config.server_name,
+      signingKey: federation.identity.signingKey,
+      reader: rooms.reader,
+      ingest: remoteIngest,
+      keys: federation.keyRing,
+      edus: {
+        typing: (roomId, userId, typing, timeoutMs) => syncModule.typing.setTyping(userId, userId, roomId, typing, timeoutMs),
+        receipt: (roomId, type, userId, eventId, thread) => syncModule.receipts.post(userId, roomId, type, eventId, thread),
+      },
+      // Joins, leaves and knocks accepted as the resident server go on to the room's other servers.
+      forward: (roomId, eventId, exclude) =>
+        void federationSender
+          .joinedServers(roomId)
+          .then((ds) => federation.queues.enqueuePdu(ds.filter((d) => !exclude.includes(d)), eventId))
+          .catch((err: unknown) => logger.error({ err }, 'federation: forwarding a remote membership event failed')),
+      query: {
+        profile: async (userId) => ((await new UsersRepo(db).getUser(userId)) ? new StoredProfiles(new UsersRepo(db)).profile(userId) : undefined),
+        alias: (alias) => rooms.aliases.resolve(alias).catch(() => undefined),
+      },
+      onWarning: (msg, extra) => logger.warn({ ...extra, area: 'federation-inbound' }, msg),
+    }),
+  );
   routes.push(...federation.routesToMount());
   await federation.start();
   // ───────────────────────────────────────────────────────────────────────────

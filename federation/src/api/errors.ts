@@ -2,13 +2,15 @@
 // FederationError; `guarded` turns it into the `{errcode, error}` reply the route
 // contract wants, so handlers stay straight-line code.
 // Spec: server-server-api.md "API standards" (errors as in the client-server API).
-import { matrixError, type FederationContext, type FederationReply, type FederationRoute } from './route.js';
+import { type FederationContext, type FederationReply, type FederationRoute } from './route.js';
 
 export class FederationError extends Error {
   constructor(
     readonly status: number,
     readonly errcode: string,
     message: string,
+    /** Extra fields of the error body (e.g. `room_version` of M_INCOMPATIBLE_ROOM_VERSION). */
+    readonly extra: Record<string, unknown> = {},
   ) {
     super(message);
   }
@@ -18,6 +20,8 @@ export const fedForbidden = (msg: string) => new FederationError(403, 'M_FORBIDD
 export const fedNotFound = (msg: string) => new FederationError(404, 'M_NOT_FOUND', msg);
 export const fedBadJson = (msg: string) => new FederationError(400, 'M_BAD_JSON', msg);
 export const fedInvalidParam = (msg: string) => new FederationError(400, 'M_INVALID_PARAM', msg);
+export const fedIncompatibleVersion = (version: string) =>
+  new FederationError(400, 'M_INCOMPATIBLE_ROOM_VERSION', `Your server does not support room version ${version}`, { room_version: version });
 export const fedMissingParam = (msg: string) => new FederationError(400, 'M_MISSING_PARAM', msg);
 
 type Handler = FederationRoute['handler'];
@@ -28,7 +32,7 @@ export function guarded(handler: Handler): Handler {
     try {
       return await handler(ctx);
     } catch (err) {
-      if (err instanceof FederationError) return matrixError(err.status, err.errcode, err.message);
+      if (err instanceof FederationError) return { status: err.status, body: { errcode: err.errcode, error: err.message, ...err.extra } };
       throw err;
     }
   };

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { generateSigningKey } from '@parley/federation/signing/ed25519Key';
 import { stateKeyOf } from '@parley/federation/core/types';
-import { FakeRemoteServer } from '../testing/fakeRemote.js';
 import { openInboundKit, REMOTE, type InboundKit } from '../testing/inboundKit.js';
 
 async function withKit(fn: (k: InboundKit) => Promise<void>): Promise<void> {
@@ -238,13 +237,33 @@ test('it should process the PDUs of different rooms in one transaction, each wit
     const r2 = await k.createRoom('alice', '10');
     await k.joinRemote(r1, 'bob');
     await k.joinRemote(r2, 'bob');
-    const other = new FakeRemoteServer('elsewhere.test');
     const a = k.remote.build(r1, { type: 'm.room.message', sender: k.remote.user('bob'), content: { msgtype: 'm.text', body: 'r1' } });
     const b = k.remote.build(r2, { type: 'm.room.message', sender: k.remote.user('bob'), content: { msgtype: 'm.text', body: 'r2' } });
-    other.learn('10', [b.pdu]);
     const res = await k.ingest.ingestPdus(REMOTE, [a.pdu, b.pdu, { nonsense: true }]);
     assert.deepEqual(res.get(a.eventId), {});
     assert.deepEqual(res.get(b.eventId), {});
     assert.equal(res.size, 2);
+  });
+});
+
+test('it should make a remote room known from a send_join answer, with that state, and then take its new events', async () => {
+  await withKit(async (k) => {
+    const bea = k.local('bea');
+    const { roomId, events } = k.remote.createRoom('12', 'owner');
+    const join = k.remote.build(roomId, {
+      type: 'm.room.member',
+      sender: bea.userId,
+      stateKey: bea.userId,
+      content: { membership: 'join' },
+      alsoSignedBy: [{ serverName: 'us.test', key: k.ourKey }],
+    });
+    const state = events.map((e) => e.pdu);
+    const stored = await k.ingest.ingestJoinedRoom('12', join.pdu, state, state, REMOTE);
+    assert.equal(stored.eventId, join.eventId);
+    assert.equal((await k.rooms.reader.membership(roomId, bea.userId))?.membership, 'join');
+    assert.equal((await k.rooms.reader.currentStateEvent(roomId, 'm.room.join_rules', ''))?.pdu.content.join_rule, 'public');
+    const msg = k.remote.build(roomId, { type: 'm.room.message', sender: k.remote.user('owner'), content: { msgtype: 'm.text', body: 'welcome' } });
+    assert.deepEqual((await k.ingest.ingestPdus(REMOTE, [msg.pdu])).get(msg.eventId), {});
+    assert.deepEqual(await syncTimelineBodies(k, bea.token, roomId), ['welcome']);
   });
 });

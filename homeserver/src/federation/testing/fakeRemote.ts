@@ -144,6 +144,17 @@ export class FakeRemoteServer {
     return ev;
   }
 
+  /** Hash and sign a template another server gave us (make_join/make_leave/make_knock), and remember it. */
+  signTemplate(roomVersionId: string, template: Record<string, unknown>): FakeEvent {
+    const rules = roomVersion(roomVersionId)!;
+    const pdu = hashAndSignEvent({ ...(template as unknown as Pdu), hashes: { sha256: '' }, signatures: {} }, rules, this.serverName, this.key);
+    const roomId = roomIdOf(pdu, rules)!;
+    this.versions.set(roomId, rules);
+    const ev = { eventId: eventIdOf(pdu, rules), pdu };
+    this.remember(roomId, ev);
+    return ev;
+  }
+
   /** The fake's state after an event (state key → event ID). */
   stateAt(eventId: string): Map<StateKey, string> {
     return new Map(this.stateAfter.get(eventId) ?? []);
