@@ -3,11 +3,16 @@ import { parseArgs } from 'node:util';
 import { loadConfig, type ServeFlags } from './config/config.js';
 import { createLogger } from './logger.js';
 import { startHomeserver } from './main.js';
+import { createUserCommand, setAdminCommand } from './admin/cliAdmin.js';
 
 const HELP = `parley — a Matrix homeserver for organisations
 
 Usage:
   parley serve [flags]     run the homeserver
+  parley admin set-admin USER_ID [--revoke] [--config FILE | --data DIR]
+                           grant (or revoke) server admin; the server must be stopped
+  parley admin create-user LOCALPART --password P [--admin] [--config FILE | --data DIR] [--server-name NAME]
+                           create an account (e.g. the first admin); the server must be stopped
   parley --help            show this help
 
 Flags of 'parley serve' (each overrides the config file):
@@ -32,6 +37,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return command ? 0 : 1;
   }
+  if (command === 'admin') return adminCommand(rest);
   if (command !== 'serve') {
     process.stderr.write(`unknown command '${command}'\n\n${HELP}`);
     return 2;
@@ -86,4 +92,33 @@ export async function main(argv: string[]): Promise<number> {
   });
   await server.stop();
   return 0;
+}
+
+/** `parley admin …`: works on the database directly (admin/cliAdmin.ts). */
+async function adminCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string' },
+      data: { type: 'string' },
+      'server-name': { type: 'string' },
+      revoke: { type: 'boolean' },
+      password: { type: 'string' },
+      admin: { type: 'boolean' },
+    },
+  });
+  const config = loadConfig({ config: values.config, data: values.data, serverName: values['server-name'] });
+  if (sub === 'set-admin' && positionals.length === 1) {
+    process.stdout.write(`${await setAdminCommand(config, positionals[0], !values.revoke)}\n`);
+    return 0;
+  }
+  if (sub === 'create-user' && positionals.length === 1 && values.password) {
+    process.stdout.write(`${await createUserCommand(config, positionals[0], values.password, values.admin ?? false)}\n`);
+    return 0;
+  }
+  process.stderr.write(`usage error in 'parley admin'\n\n${HELP}`);
+  return 2;
 }

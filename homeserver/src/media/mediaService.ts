@@ -15,6 +15,7 @@ import {
 import type { MediaRecord, MediaRepo, ThumbnailRecord } from '../storage/mediaRepo.js';
 import { KeyedLock } from '../sync/keyedLock.js';
 import { isValidMediaId, mxcUri, newMediaId } from './mediaIds.js';
+import { ContentGuard } from './contentGuard.js';
 import type { MediaStore } from './mediaStore.js';
 import { SNIFF_BYTES, declaredContentType, servedContentType, sniffContentType } from './mime.js';
 import { THUMBNAILABLE_TYPES, type Thumbnailer } from './thumbnailer.js';
@@ -70,6 +71,8 @@ export class MediaService {
   private readonly generating = new Map<string, Promise<ThumbnailRecord | undefined>>();
   /** Serialises each user's create and each media ID's final upload check-and-commit. */
   private readonly locks = new KeyedLock();
+  /** Uploads versus admin deletion of shared content (media/contentGuard.ts). */
+  private readonly guard = new ContentGuard();
 
   constructor(
     private readonly repo: MediaRepo,
@@ -85,13 +88,15 @@ export class MediaService {
   async upload(userId: string, body: Readable, meta: { contentType?: string; filename?: string }): Promise<string> {
     const content = await this.storeContent(body);
     const mediaId = newMediaId();
-    await this.repo.create(mediaId, {
-      uploader: userId,
-      created_ts: this.now(),
-      authenticated: !this.config.legacyUnauthenticated,
-      ...this.describe(meta),
-      ...content,
-    });
+    await this.guarded(content.sha256, () =>
+      this.repo.create(mediaId, {
+        uploader: userId,
+        created_ts: this.now(),
+        authenticated: !this.config.legacyUnauthenticated,
+        ...this.describe(meta),
+        ...content,
+      }),
+    );
     return mxcUri(this.config.serverName, mediaId);
   }
 
@@ -134,7 +139,7 @@ export class MediaService {
     await this.locks.run(`media:${mediaId}`, async () => {
       const rec = await this.checkUploadable(userId, serverName, mediaId);
       const { unused_expires_at: _, ...rest } = rec;
-      await this.repo.complete(mediaId, { ...rest, ...this.describe(meta), ...content });
+      await this.guarded(content.sha256, () => this.repo.complete(mediaId, { ...rest, ...this.describe(meta), ...content }));
     });
     this.wake(mediaId);
   }
@@ -182,6 +187,38 @@ export class MediaService {
     return { ...content, contentType: thumb.content_type, uploadName: undefined };
   }
 
+  // ── admin API (Synapse's media admin API) ──────────────────────────────────
+
+  /** A user's local media, newest first by default (Synapse's order). */
+  async listOfUser(userId: string): Promise<Array<{ mediaId: string; record: MediaRecord }>> {
+    const ids = await this.repo.listByUser(userId);
+    const out: Array<{ mediaId: string; record: MediaRecord }> = [];
+    for (const { mediaId } of ids) {
+      const record = await this.repo.get(mediaId);
+      if (record) out.push({ mediaId, record });
+    }
+    return out;
+  }
+
+  /**
+   * Delete local media: records, thumbnails, and the bytes nothing else refers to (content
+   * is shared between identical uploads). Returns the media IDs deleted.
+   */
+  async deleteLocal(mediaIds: string[]): Promise<string[]> {
+    const deleted: string[] = [];
+    const hashes = new Set<string>();
+    for (const mediaId of mediaIds) {
+      const rec = isValidMediaId(mediaId) ? await this.repo.get(mediaId) : undefined;
+      if (!rec) continue;
+      for (const t of await this.repo.thumbnailsOf(mediaId)) hashes.add(t.sha256);
+      if (rec.sha256) hashes.add(rec.sha256);
+      await this.repo.delete(mediaId, rec);
+      deleted.push(mediaId);
+    }
+    await this.guard.deleteUnreferenced(hashes, (c) => this.repo.stillReferenced(c), (h) => this.store.delete(h));
+    return deleted;
+  }
+
   /** Release downloads waiting for pending uploads (server shutdown). */
   close(): void {
     for (const id of [...this.waiters.keys()]) this.wake(id);
@@ -212,6 +249,11 @@ export class MediaService {
     // Spec: content_repo.md "Client behaviour" — the freeze of unauthenticated media.
     if (opts.legacy && record.authenticated && !this.config.legacyUnauthenticated) throw notFound('Media not found');
     return { record: record as MediaRecord & { sha256: string }, thumbnailId: mediaId };
+  }
+
+  /** Write a record pointing at stored bytes, safe against a concurrent admin deletion of them. */
+  private guarded<T>(sha256: string, write: () => Promise<T>): Promise<T> {
+    return this.guard.holding(sha256, () => this.store.has(sha256), write);
   }
 
   private async checkUploadable(userId: string, serverName: string, mediaId: string): Promise<MediaRecord> {
@@ -265,7 +307,7 @@ export class MediaService {
     const thumb = await this.thumbnailer.render(bytes, info, tkey, req.animated);
     const stored = await this.store.put(Readable.from([thumb.data]));
     const rec: ThumbnailRecord = { ...stored, content_type: thumb.contentType, width: thumb.width, height: thumb.height };
-    await this.repo.putThumbnail(thumbnailId, tkey, rec);
+    await this.guarded(rec.sha256, () => this.repo.putThumbnail(thumbnailId, tkey, rec));
     this.logger.debug({ mediaId: thumbnailId, ...tkey }, 'thumbnail generated');
     return rec;
   }

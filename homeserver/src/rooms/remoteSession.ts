@@ -17,6 +17,7 @@ import type { RoomStorage } from '../storage/roomStorage.js';
 import type { RoomRecord } from '../storage/roomsRepo.js';
 import { EMPTY_GROUP, type ShortState, type StateDelta } from '../storage/stateRepo.js';
 import { applyRedaction, redactsOf } from './pipeline/applyRedaction.js';
+import { indexNewEvent } from './pipeline/indexRelations.js';
 import { resolveStateSets } from './resolveStates.js';
 import type { RoomHead } from './roomHead.js';
 import type { StreamPositions } from './roomWriter.js';
@@ -247,6 +248,8 @@ export class RemoteSession {
           redacted = await applyRedaction(storage, batch, event, lookup, this.rules);
         }
         storage.timeline.append(batch, shortRoom, stream, shortEvent);
+        // Relations (edits, threads, reactions) and timestamps of remote events are indexed too.
+        indexNewEvent(storage, batch, record);
         newHead = await this.advanceHead(batch, shortRoom, record, after, p.replaceExtremities === true);
       }
       storage.events.put(batch, record);

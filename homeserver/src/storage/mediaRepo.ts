@@ -103,6 +103,41 @@ export class MediaRepo {
     }));
   }
 
+  /** The media's thumbnails (admin deletion). */
+  async thumbnailsOf(mediaId: string): Promise<ThumbnailRecord[]> {
+    const rows = await this.db.range<ThumbnailRecord>('mediathumb_thumb', prefixRange(key(mediaId)));
+    return rows.map(([, v]) => v);
+  }
+
+  /** Delete a media record with its indexes and thumbnail records (not the bytes: see media/mediaAdmin.ts). */
+  async delete(mediaId: string, rec: MediaRecord): Promise<void> {
+    const thumbs = await this.db.range<ThumbnailRecord>('mediathumb_thumb', prefixRange(key(mediaId)));
+    await this.db.write([
+      this.db.del('mediaid_media', strKey(mediaId)),
+      this.db.del('usermedia_media', key(rec.uploader, rec.created_ts, mediaId)),
+      this.db.del('userpending_media', key(rec.uploader, mediaId)),
+      ...thumbs.map(([k]) => this.db.del('mediathumb_thumb', k)),
+    ]);
+  }
+
+  /**
+   * Which of `hashes` some media or thumbnail record still refers to. One pass over both
+   * keyspaces: content is deduplicated by hash, so bytes may only go when nothing refers to them.
+   */
+  async stillReferenced(hashes: ReadonlySet<string>): Promise<Set<string>> {
+    const found = new Set<string>();
+    if (hashes.size === 0) return found;
+    for await (const v of this.db.space('mediaid_media').values()) {
+      const h = (v as MediaRecord).sha256;
+      if (h !== undefined && hashes.has(h)) found.add(h);
+    }
+    for await (const v of this.db.space('mediathumb_thumb').values()) {
+      const h = (v as ThumbnailRecord).sha256;
+      if (hashes.has(h)) found.add(h);
+    }
+    return found;
+  }
+
   getThumbnail(mediaId: string, t: ThumbnailKey): Promise<ThumbnailRecord | undefined> {
     return this.db.get<ThumbnailRecord>('mediathumb_thumb', thumbKey(mediaId, t));
   }
