@@ -89,7 +89,8 @@ describe('presence', () => {
 
         // A long-poll keeps Alice "syncing" while her clock runs past the idle timeout.
         const held = k.call('GET', `${C}/sync?since=${first.json.next_batch}&timeout=20000`, { token: alice.token });
-        await new Promise((r) => setTimeout(r, 100));
+        // Move the clock only once the long-poll is held: a sync arriving later would itself count as activity.
+        while (k.sync.notifier.waiting === 0) await new Promise((r) => setTimeout(r, 5));
         now += IDLE_AFTER_MS + 1000;
         await k.presence.service!.sweep();
         const woken = await held;
