@@ -42,9 +42,23 @@ import { LateRoomPorts } from './federation/outbound/lateRoomPorts.js';
 import { FederationSender } from './federation/outbound/sender.js';
 import { FederationDirectory } from './federation/outbound/remoteDirectory.js';
 import { FederationRemoteJoiner } from './federation/outbound/remoteJoiner.js';
+import { FederationRemoteInviter } from './federation/outbound/remoteInviter.js';
+import { FederationProfiles } from './federation/outbound/remoteProfiles.js';
+import { OutboundCatchUp, OutboxWatermark } from './federation/outbound/catchUp.js';
+import { FederationOutboxRepo } from './storage/federationOutboxRepo.js';
 import { federationRemoteKeys } from './federation/outbound/remoteKeys.js';
 import { RemoteIngest } from './federation/ingest/remoteIngest.js';
 import { inboundFederationRoutes } from './federation/serve/inboundRoutes.js';
+import { E2eeRepo } from './storage/e2eeRepo.js';
+import { RemoteDevicesRepo } from './storage/remoteDevicesRepo.js';
+import { OpenIdRepo } from './storage/openIdRepo.js';
+import { cachedRemoteKeys, RemoteDeviceLists } from './federation/serve/remoteDeviceLists.js';
+import { inboundEduHandler } from './federation/serve/inboundEdus.js';
+import { UserQueryAdapter } from './federation/serve/userQueryAdapter.js';
+import { RoomDirectoryAdapter } from './federation/serve/roomDirectoryAdapter.js';
+import { OpenIdTokens } from './federation/serve/openIdTokens.js';
+import { openIdClientRoutes } from './api/client/openid.js';
+import { SpaceHierarchy } from './messaging/hierarchy.js';
 
 export interface RunningServer {
   /** Stop accepting, let in-flight requests and writes finish, close the database. */
@@ -93,6 +107,7 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
     onError: (err, what) => logger.error({ err }, `rooms: ${what} failed`),
     remoteJoiner: federationRoomPorts,
     remoteAliases: federationRoomPorts,
+    remoteInviter: federationRoomPorts,
     erasure: erasedUsers,
     blocked: blockedRooms,
   });
@@ -109,11 +124,14 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
     reader: rooms.reader,
     logger,
   });
+  // Which local events are surely queued, so a restart queues again what a crash cut off (outbound/catchUp.ts).
+  const outboxWatermark = new OutboxWatermark();
   const federationSender = new FederationSender({
     serverName: config.server_name,
     reader: rooms.reader,
     queues: federation.queues,
     onError: (err, what) => logger.error({ err }, `federation: ${what} failed`),
+    watermark: outboxWatermark,
   });
   if (federation.enabled) {
     roomOutputs.subscribe(federationSender.onRoomOutput);
@@ -151,6 +169,18 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
   routes.push(...messaging.tagRoutes(syncModule.accountData));
   // First of all hooks: held long-polls return at once so that in-flight requests can end.
   shutdownHooks.unshift(() => syncModule.close());
+  // Other servers' users' device lists, cached from m.device_list_update EDUs and user/devices
+  // resyncs; /keys/query answers from it (federation/serve/remoteDeviceLists.ts).
+  const e2eeRepo = new E2eeRepo(db);
+  const remoteDeviceLists = new RemoteDeviceLists({
+    serverName: config.server_name,
+    repo: new RemoteDevicesRepo(db, (userId, pos) => e2eeRepo.deviceListChangeOps(userId, pos)),
+    // e2ee is built next; the lists only change once EDUs arrive.
+    deviceLists: { change: (userId, write) => e2ee.service.deviceLists.change(userId, write) },
+    reader: rooms.reader,
+    client: federation.client,
+    onWarning: (msg, extra) => logger.warn({ ...extra, area: 'federation-inbound' }, msg),
+  });
   // end-to-end encryption: keys, cross-signing, to-device, key backup, dehydrated devices (e2ee/e2eeModule.ts).
   const e2ee = createE2eeModule({
     db,
@@ -162,7 +192,7 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
     devices: accountsModule.devices,
     uia: accountsModule.uia,
     ...(federation.enabled
-      ? { remote: federationRemoteKeys(federation.client), outgoingToDevice: { send: (d, edu) => federationSender.sendToDevice(d, edu) } }
+      ? { remote: cachedRemoteKeys(remoteDeviceLists, federationRemoteKeys(federation.client)), outgoingToDevice: { send: (d, edu) => federationSender.sendToDevice(d, edu) } }
       : {}),
   });
   routes.push(...e2ee.routes);
@@ -278,7 +308,12 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
         directory: new FederationDirectory(federation.client),
       }),
     );
+    federationRoomPorts.bindInviter(new FederationRemoteInviter({ client: federation.client, keys: federation.keyRing }));
+    accountPorts.remoteProfile = new FederationProfiles(federation.client);
   }
+  // OpenID tokens for third-party services (request_token here, federation openid/userinfo above).
+  const openIdTokens = new OpenIdTokens({ repo: new OpenIdRepo(db), serverName: config.server_name });
+  routes.push(...openIdClientRoutes({ tokens: openIdTokens }));
   federation.addRoutes(
     inboundFederationRoutes({
       serverName: config.server_name,
@@ -289,7 +324,26 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
       edus: {
         typing: (roomId, userId, typing, timeoutMs) => syncModule.typing.setTyping(userId, userId, roomId, typing, timeoutMs),
         receipt: (roomId, type, userId, eventId, thread) => syncModule.receipts.post(userId, roomId, type, eventId, thread),
+        // to-device, device lists, cross-signing keys, presence (federation/serve/inboundEdus.ts).
+        other: inboundEduHandler({
+          toDevice: e2ee.service.toDevice,
+          deviceLists: remoteDeviceLists,
+          ...(presence.service ? { presence: presence.service } : {}),
+          sharesRoomWithLocal: (userId) => remoteDeviceLists.sharesRoomWithLocal(userId),
+          onWarning: (msg, extra) => logger.warn({ ...extra, area: 'federation-inbound' }, msg),
+        }),
       },
+      // user/devices, user/keys/query|claim, openid/userinfo (federation/serve/userQueryAdapter.ts).
+      users: new UserQueryAdapter({
+        serverName: config.server_name,
+        keys: e2ee.service.keys,
+        devices: async (userId) =>
+          (await accountsModule.devices.listDevices(userId)).map((d) => ({ deviceId: d.deviceId, ...(d.displayName !== undefined ? { displayName: d.displayName } : {}) })),
+        streamId: (userId) => e2eeRepo.deviceListPosition(userId),
+        openId: openIdTokens,
+      }),
+      // publicRooms and hierarchy for other servers (federation/serve/roomDirectoryAdapter.ts).
+      directory: new RoomDirectoryAdapter({ publicRooms: directory.publicRooms, hierarchy: new SpaceHierarchy(rooms.reader), reader: rooms.reader }),
       // Joins, leaves and knocks accepted as the resident server go on to the room's other servers.
       forward: (roomId, eventId, exclude) =>
         void federationSender
@@ -305,6 +359,20 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
   );
   routes.push(...federation.routesToMount());
   await federation.start();
+  if (federation.enabled) {
+    const outboundCatchUp = new OutboundCatchUp({
+      cursor: new FederationOutboxRepo(db),
+      reader: rooms.reader,
+      persistedStream: () => stream.persisted,
+      watermark: outboxWatermark,
+      enqueue: (e) => federationSender.enqueueEvent(e),
+      idle: () => federationSender.idle(),
+      onError: (err, what) => logger.error({ err }, `federation: ${what} failed`),
+    });
+    await outboundCatchUp.start();
+    // After rooms.drain (registered earlier): every event written has reached the sender.
+    shutdownHooks.push(() => outboundCatchUp.stop());
+  }
   // ───────────────────────────────────────────────────────────────────────────
   // Once every port is plugged in: finish deactivations that a stop interrupted (never rejects).
   void accountsModule.accounts.resumePendingDeactivations();

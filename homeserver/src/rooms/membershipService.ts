@@ -6,12 +6,12 @@
 import { isValidRoomAlias, isValidRoomId, serverNameOf } from '@parley/federation/core/ids';
 import { powerLevelsOf, userPowerLevel } from '@parley/federation/core/auth/index';
 import { roomVersion } from '@parley/federation/core/roomVersions';
-import type { JsonObject } from '@parley/federation/core/types';
+import type { JsonObject, Pdu } from '@parley/federation/core/types';
 import { forbidden, invalidParam, notFound, unknown } from '../http/errors.js';
 import { Batch } from '../storage/batch.js';
 import type { RoomStorage } from '../storage/roomStorage.js';
 import type { RoomAliases } from './aliasService.js';
-import type { ProfileLookup, RemoteJoiner } from './ports.js';
+import type { ProfileLookup, RemoteInviter, RemoteJoiner } from './ports.js';
 import type { RoomView, RoomWriter } from './roomWriter.js';
 import { currentLookup } from './stateLookups.js';
 import type { Membership, RoomReader, StoredEvent } from './types.js';
@@ -25,6 +25,8 @@ export interface MembershipDeps {
   serverName: string;
   /** Absent until federation: joining a room this server does not know is then 404. */
   remoteJoiner?: RemoteJoiner;
+  /** Invites of other servers' users are countersigned by their server first (when enabled). */
+  remoteInviter?: RemoteInviter;
   /** Reports failures of background work (leaveAllRooms, profileChanged). */
   onError?: (err: unknown, what: string) => void;
   /** Rooms blocked by a server admin (admin API delete room `block`): joins are refused. */
@@ -115,7 +117,44 @@ export class MembershipService {
   }
 
   invite(sender: string, roomId: string, target: string, reason?: string): Promise<string> {
+    if (this.deps.remoteInviter?.enabled && serverNameOf(target) !== this.deps.serverName) return this.inviteRemote(sender, roomId, target, reason);
     return this.change({ roomId, sender, target, membership: 'invite', reason });
+  }
+
+  /**
+   * Spec: server-server-api.md "Inviting to a room": the invite is built and authorised here,
+   * countersigned by the invitee's server (which may refuse), then written and sent on.
+   */
+  private async inviteRemote(sender: string, roomId: string, target: string, reason?: string): Promise<string> {
+    const version = await this.deps.reader.roomVersion(roomId);
+    if (version === undefined) throw notFound('Unknown room');
+    const content = await this.memberContent(target, 'invite', reason);
+    const built = await this.deps.writer.prepare(roomId, { type: 'm.room.member', sender, stateKey: target, content });
+    const signed = await this.deps.remoteInviter!.invite(version, built, await this.inviteRoomState(roomId, sender));
+    const res = await this.deps.writer.append(roomId, async () => [signed]);
+    return res.eventIds[0];
+  }
+
+  /** The state that lets the invitee's server show the room (invites-v2.yaml: must include the create event). */
+  private async inviteRoomState(roomId: string, sender: string): Promise<Pdu[]> {
+    const keys: Array<[string, string]> = [
+      ['m.room.create', ''],
+      ['m.room.join_rules', ''],
+      ['m.room.name', ''],
+      ['m.room.avatar', ''],
+      ['m.room.canonical_alias', ''],
+      ['m.room.encryption', ''],
+      ['m.room.topic', ''],
+      ['m.room.member', sender],
+    ];
+    const out: Pdu[] = [];
+    for (const [type, stateKey] of keys) {
+      const e = await this.deps.reader.currentStateEvent(roomId, type, stateKey);
+      if (!e) continue;
+      const { unsigned: _u, ...pdu } = e.pdu as Pdu & { unsigned?: unknown };
+      out.push(pdu as Pdu);
+    }
+    return out;
   }
 
   leave(userId: string, roomId: string, reason?: string): Promise<string> {
@@ -193,7 +232,14 @@ export class MembershipService {
   private async joinRemote(userId: string, roomIdOrAlias: string, opts: { reason?: string; servers?: string[] }): Promise<{ roomId: string }> {
     if (!this.deps.remoteJoiner) throw notFound(`Room ${roomIdOrAlias} is not known to this server`);
     const content = await this.memberContent(userId, 'join', opts.reason);
-    return this.deps.remoteJoiner.joinRemote(userId, roomIdOrAlias, opts.servers ?? [], content);
+    const servers = [...(opts.servers ?? [])];
+    // Accepting an invite to a room this server is not in: the inviter's server is resident.
+    const invite = isValidRoomId(roomIdOrAlias) ? await this.deps.reader.membership(roomIdOrAlias, userId) : undefined;
+    if (invite?.membership === 'invite') {
+      const inviter = serverNameOf((await this.deps.reader.getEvent(invite.eventId))?.pdu.sender ?? '');
+      if (inviter !== undefined && !servers.includes(inviter)) servers.push(inviter);
+    }
+    return this.deps.remoteJoiner.joinRemote(userId, roomIdOrAlias, servers, content);
   }
 
   /** Write the membership change, unless the target's member event already says exactly that. */

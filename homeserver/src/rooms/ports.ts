@@ -1,4 +1,5 @@
 // Narrow interfaces the room service uses from, or offers to, other areas.
+import type { Pdu, RoomEvent } from '@parley/federation/core/types';
 
 /** Reads a local user's profile, for the displayname/avatar_url of their membership events. */
 export interface ProfileLookup {
@@ -18,4 +19,16 @@ export interface RemoteJoiner {
 export interface RemoteAliasResolver {
   /** Undefined when the alias's server does not know it. */
   resolve(alias: string): Promise<{ room_id: string; servers: string[] } | undefined>;
+}
+
+/**
+ * Invites a user of another server: their server must countersign the invite before it is
+ * written (server-server-api.md "Inviting to a room"). Absent until federation exists:
+ * inviting a remote user then writes the invite locally only.
+ */
+export interface RemoteInviter {
+  /** The invite as signed by the invitee's server too; throws a MatrixError if it refuses. */
+  invite(roomVersion: string, event: RoomEvent, inviteRoomState: Pdu[]): Promise<RoomEvent>;
+  /** Whether invites of remote users go over federation (false: written locally only). */
+  readonly enabled: boolean;
 }

@@ -18,6 +18,7 @@ import { Lru } from '../storage/lru.js';
 import type { RoomStorage } from '../storage/roomStorage.js';
 import { EMPTY_GROUP } from '../storage/stateRepo.js';
 import type { TxnScope } from '../storage/txnRepo.js';
+import { authorize } from './pipeline/authorize.js';
 import { authSelection, placeDraft } from './pipeline/buildEvent.js';
 import type { EventDraft } from './pipeline/draft.js';
 import { finalizeEvent, type Signer } from './pipeline/finalizeEvent.js';
@@ -37,8 +38,8 @@ export interface RoomView {
   lookup(keys: Array<[string, string]>): Promise<StateLookup>;
 }
 
-/** Decides, inside the room's queue, what to write: drafts, or an existing event that already does it. */
-export type Planner = (view: RoomView) => Promise<EventDraft[] | { existing: string }>;
+/** Decides, inside the room's queue, what to write: drafts (or events built by prepare()), or an existing event that already does it. */
+export type Planner = (view: RoomView) => Promise<Array<EventDraft | RoomEvent> | { existing: string }>;
 
 export interface AppendResult {
   /** The events written, or the existing event the planner or transaction pointed at. */
@@ -159,6 +160,22 @@ export class RoomWriter {
         if (h) this.heads.set(roomId, { ...h, staged: undefined });
         else this.heads.delete(roomId);
       }
+    });
+  }
+
+  /**
+   * Build, sign and authorise an event on the room's current tip without writing it: an
+   * invite that the invitee's server must countersign first (appended afterwards by a
+   * planner that returns it). 403 if the auth rules refuse it.
+   */
+  prepare(roomId: string, draft: EventDraft): Promise<RoomEvent> {
+    return this.deps.queue.run(roomId, async () => {
+      const head = await this.head(roomId);
+      if (!head) throw notFound('Unknown room');
+      const event = await this.build(head, draft);
+      const keys: Array<[string, string]> = [['m.room.create', ''], ['m.room.power_levels', ''], ...authSelection(event.pdu, head.rules)];
+      authorize(event, await stateLookupFor(this.deps.storage, head, keys), head.rules, head.record.createEventId);
+      return event;
     });
   }
 

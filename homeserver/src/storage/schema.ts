@@ -149,6 +149,11 @@ export const KEYSPACES = {
   targetsigner_signature: 'e2sig',
   /** stream u64 · user ID str· → { userId, selfOnly? }: device-list / cross-signing changes in stream order */
   stream_devicelist: 'e2dl',
+  /**
+   * user ID (utf8) → stream position (number) of the user's latest device-list change that others see:
+   * the `stream_id` of GET /_matrix/federation/v1/user/devices and of m.device_list_update EDUs
+   */
+  userid_devicelistpos: 'e2dlpos',
   /** user ID str· · device ID str· · stream u64 → { pos, event }: queued to-device messages of a device */
   userdevicestream_todevice: 'e2td',
   /** sender user ID str· · sender device ID str· · txn ID str· → stream position: /sendToDevice idempotency */
@@ -194,6 +199,21 @@ export const KEYSPACES = {
   destination_lastseq: 'fedqseq',
   /** destination (utf8) → RetryState { failures, retryAtTs }: backoff, absent when healthy */
   destination_retry: 'fedretry',
+  // meta_value 'federation_outbox' (storage/federationOutboxRepo.ts): stream position up to which every
+  // local room event is in the queues of its destinations (the restart catch-up resumes after it).
+
+  // ── federation: inbound (federation/serve/, federation/ingest/; storage/remoteDevicesRepo.ts, openIdRepo.ts, txnResultsRepo.ts) ──
+  /**
+   * remote user ID (utf8) → RemoteDeviceList { streamId, devices: device ID → { keys?, displayName? }, masterKey?,
+   * selfSigningKey?, stale?, updatedTs }: the cache of another server's user's devices (m.device_list_update, user/devices)
+   */
+  userid_remotedevices: 'fedrdev',
+  /** sha256(token) hex (utf8) → { userId, expiresTs }: OpenID tokens (request_token), looked up by openid/userinfo */
+  tokenhash_openid: 'openid',
+  /** origin str· · txn ID str· → { ts, pdus: event ID → { error? } }: answers to PUT /send, for retried transactions */
+  origintxn_result: 'fedtxn',
+  /** ts u64 · origin str· · txn ID str· → true: the same answers in age order, for pruning */
+  tsorigintxn_result: 'fedtxnts',
 
   // ── presence (presence/; storage/presenceRepo.ts) ─────────────────────────
   /** user ID (utf8) → PresenceRecord { state, statusMsg?, lastActiveTs, lastSyncTs, currentlyActive, stream } */

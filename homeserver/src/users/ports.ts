@@ -28,6 +28,13 @@ export interface AccountPorts {
   membership: MembershipPort;
   profile: ProfilePort;
   deviceEvents: DeviceEventsPort;
+  /** Profiles of other servers' users (federation query/profile); absent without federation. */
+  remoteProfile?: RemoteProfilePort;
+}
+
+export interface RemoteProfilePort {
+  /** The user's profile as their server tells it; undefined if it has none (or cannot be asked). */
+  profile(userId: string): Promise<{ displayname?: string; avatar_url?: string } | undefined>;
 }
 
 /** Stand-ins until the rooms and E2EE services exist. */

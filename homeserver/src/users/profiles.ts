@@ -36,14 +36,14 @@ export class ProfileService implements ProfileReader {
 
   /** GET /profile/{userId}: 404 for unknown users and for users with an empty profile (as Synapse). */
   async publicProfile(userId: string): Promise<Profile> {
-    const p = this.isLocal(userId) ? await this.getProfile(userId) : undefined;
+    const p = this.isLocal(userId) ? await this.getProfile(userId) : await this.ports.remoteProfile?.profile(userId);
     if (!p || (p.displayname === undefined && p.avatar_url === undefined)) throw notFound('Profile not found');
     return p;
   }
 
   /** GET /profile/{userId}/{field}: 404 when the user or the field does not exist. */
   async field(userId: string, field: ProfileField): Promise<string> {
-    const p = this.isLocal(userId) ? await this.getProfile(userId) : undefined;
+    const p = this.isLocal(userId) ? await this.getProfile(userId) : await this.ports.remoteProfile?.profile(userId);
     if (!p) throw notFound('Profile not found');
     const v = p[field];
     if (v === undefined) throw notFound(`The user has no ${field}`);

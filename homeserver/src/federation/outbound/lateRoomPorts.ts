@@ -2,10 +2,12 @@
 // it gets these stand-ins, bound once federation exists. Unbound (federation disabled),
 // they answer as a server without federation: unknown rooms and remote aliases are 404.
 import { notFound } from '../../http/errors.js';
-import type { RemoteAliasResolver, RemoteJoiner } from '../../rooms/ports.js';
+import type { Pdu, RoomEvent } from '@parley/federation/core/types';
+import type { RemoteAliasResolver, RemoteInviter, RemoteJoiner } from '../../rooms/ports.js';
 
-export class LateRoomPorts implements RemoteJoiner, RemoteAliasResolver {
+export class LateRoomPorts implements RemoteJoiner, RemoteAliasResolver, RemoteInviter {
   private joiner: RemoteJoiner | undefined;
+  private inviter: RemoteInviter | undefined;
   private aliases: RemoteAliasResolver | undefined;
 
   bindJoiner(joiner: RemoteJoiner): void {
@@ -14,6 +16,20 @@ export class LateRoomPorts implements RemoteJoiner, RemoteAliasResolver {
 
   bindAliases(aliases: RemoteAliasResolver): void {
     this.aliases = aliases;
+  }
+
+  bindInviter(inviter: RemoteInviter): void {
+    this.inviter = inviter;
+  }
+
+  /** Unbound: invites of remote users are written locally only, as before federation. */
+  get enabled(): boolean {
+    return this.inviter?.enabled === true;
+  }
+
+  invite(roomVersion: string, event: RoomEvent, inviteRoomState: Pdu[]): Promise<RoomEvent> {
+    if (!this.inviter) return Promise.reject(new Error('remote invites are not enabled'));
+    return this.inviter.invite(roomVersion, event, inviteRoomState);
   }
 
   joinRemote(userId: string, roomIdOrAlias: string, servers: string[], content: Record<string, unknown>): Promise<{ roomId: string }> {

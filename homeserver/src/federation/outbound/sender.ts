@@ -17,6 +17,8 @@ export interface SenderDeps {
     enqueueEdu(destinations: readonly string[], edu: Edu): Promise<void>;
   };
   onError: (err: unknown, what: string) => void;
+  /** Told when each event starts and finishes its way into the queues (restart catch-up). */
+  watermark?: { begin(stream: number): void; end(stream: number): void };
 }
 
 export class FederationSender {
@@ -29,13 +31,27 @@ export class FederationSender {
   onRoomOutput = (out: RoomOutput): void => {
     if (out.kind !== 'new_event') return;
     const e = out.event;
+    const w = this.deps.watermark;
+    if (e.stream > 0) w?.begin(e.stream);
+    void this.enqueueEvent(e).finally(() => {
+      if (e.stream > 0) w?.end(e.stream);
+    });
+  };
+
+  /** Queue a stored event for the room's other servers (in room order), if it is ours to send. */
+  enqueueEvent(e: StoredEvent): Promise<void> {
     // Events of remote senders are sent by their own server; outliers are not in any timeline.
-    if (e.outlier || serverNameOf(e.pdu.sender) !== this.deps.serverName) return;
-    this.inRoomOrder(e.roomId, async () => {
+    if (e.outlier || serverNameOf(e.pdu.sender) !== this.deps.serverName) return Promise.resolve();
+    return this.inRoomOrder(e.roomId, async () => {
       const destinations = await this.destinationsFor(e);
       if (destinations.length > 0) await this.deps.queues.enqueuePdu(destinations, e.eventId);
     });
-  };
+  }
+
+  /** Resolves once every event handed over so far is queued (or failed). */
+  async idle(): Promise<void> {
+    while (this.roomTails.size > 0) await Promise.all([...this.roomTails.values()]);
+  }
 
   /** Servers with a joined member, other than us. */
   async joinedServers(roomId: string): Promise<string[]> {
@@ -50,11 +66,14 @@ export class FederationSender {
 
   /** m.typing EDU to the room's other servers. */
   typingChanged(c: { roomId: string; userId: string; typing: boolean }): void {
+    // Remote users' typing came from their server (inbound EDU): never echo it.
+    if (serverNameOf(c.userId) !== this.deps.serverName) return;
     this.sendEdu(c.roomId, { edu_type: 'm.typing', content: { room_id: c.roomId, user_id: c.userId, typing: c.typing } }, 'typing');
   }
 
   /** m.receipt EDU to the room's other servers. */
   receiptSet(r: { roomId: string; userId: string; type: string; eventId: string; thread: string; ts: number }): void {
+    if (serverNameOf(r.userId) !== this.deps.serverName) return;
     const data: JsonObject = { ts: r.ts };
     if (r.thread !== '') data.thread_id = r.thread;
     const content = { [r.roomId]: { [r.type]: { [r.userId]: { event_ids: [r.eventId], data } } } };
@@ -85,11 +104,11 @@ export class FederationSender {
     return [...servers];
   }
 
-  private inRoomOrder(roomId: string, work: () => Promise<void>): void {
+  private inRoomOrder(roomId: string, work: () => Promise<void>): Promise<void> {
     const prev = this.roomTails.get(roomId) ?? Promise.resolve();
     const next = prev.then(work).catch((err: unknown) => this.deps.onError(err, `queueing an event of ${roomId}`));
     this.roomTails.set(roomId, next);
-    void next.then(() => {
+    return next.then(() => {
       if (this.roomTails.get(roomId) === next) this.roomTails.delete(roomId);
     });
   }
