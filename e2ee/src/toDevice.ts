@@ -71,6 +71,34 @@ export class ToDeviceService {
   }
 
   /**
+   * An m.direct_to_device EDU from `origin` (server-server-api.md "Send-to-device messaging"):
+   * queue the messages for our users' devices ('*' = all of them). Idempotent per origin and
+   * message_id, as a retried transaction may carry the EDU again. Messages for other servers'
+   * users, unknown users and unknown devices are dropped (Synapse does the same).
+   */
+  async receiveRemote(origin: string, sender: string, type: string, messageId: string, messages: Record<string, Record<string, JsonMap>>): Promise<void> {
+    // The txn record is keyed by the origin server (no local user ID looks like a server name).
+    const txn = { sender: origin, senderDevice: 'm.direct_to_device', txnId: messageId };
+    await this.d.lock.run(`${origin}\u0000federation`, async () => {
+      if (await this.d.store.hasToDeviceTxn(txn.sender, txn.senderDevice, txn.txnId)) return;
+      const local: Array<{ userId: string; deviceId: string; event: ToDeviceEvent }> = [];
+      for (const [userId, byDevice] of Object.entries(messages)) {
+        if (!isValidUserId(userId) || serverNameOf(userId) !== this.d.serverName) continue;
+        const known = (await this.d.devices.devices(userId)).map((dev) => dev.deviceId);
+        for (const [deviceId, content] of Object.entries(byDevice)) {
+          const targets = deviceId === '*' ? known : known.includes(deviceId) ? [deviceId] : [];
+          for (const id of targets) local.push({ userId, deviceId: id, event: { type, sender, content } });
+        }
+      }
+      const recipients = [...new Set(local.map((m) => m.userId))];
+      await this.d.stream.run(async (pos) => {
+        await this.d.store.writeToDevice(txn, pos, local);
+        if (recipients.length > 0) this.d.notifier.notify(pos, { users: recipients });
+      });
+    });
+  }
+
+  /**
    * The device's queued messages for a /sync answering up to `upTo`, oldest first.
    * `since` (the request's token) acknowledges what the response carrying it delivered.
    */

@@ -158,3 +158,29 @@ export interface UserQueryPort {
   /** The user an OpenID token was issued to; undefined when unknown or expired. */
   openIdUser(accessToken: string): Promise<string | undefined>;
 }
+
+/** The published room directory and space summaries, for other servers (publicRooms, hierarchy). */
+export interface RoomDirectoryPort {
+  /** GET/POST publicRooms: this server's published rooms, paginated and filtered like the client API. */
+  publicRooms(query: {
+    limit?: number;
+    since?: string;
+    filter?: { generic_search_term?: string; room_types?: Array<string | null> };
+    includeAllNetworks?: boolean;
+    thirdPartyInstanceId?: string;
+  }): Promise<JsonObject>;
+  /** GET hierarchy/{roomId}: `{room, children, inaccessible_children}` as `origin` may see it. */
+  hierarchy(origin: string, roomId: string, suggestedOnly: boolean): Promise<JsonObject>;
+}
+
+/**
+ * Answers to PUT /send kept durably for a while, so a transaction retried after our restart
+ * gets its first answer (server-server-api.md "Transactions": a retried transaction is
+ * recognised by origin and txnId). `put` is durable when it resolves.
+ */
+export interface TransactionResultStore {
+  get(origin: string, txnId: string): Promise<JsonObject | undefined>;
+  put(origin: string, txnId: string, answer: JsonObject, ts: number): Promise<void>;
+  /** Forget answers stored before `beforeTs`. */
+  prune(beforeTs: number): Promise<void>;
+}

@@ -59,6 +59,7 @@ import { RoomDirectoryAdapter } from './federation/serve/roomDirectoryAdapter.js
 import { OpenIdTokens } from './federation/serve/openIdTokens.js';
 import { openIdClientRoutes } from './api/client/openid.js';
 import { SpaceHierarchy } from './messaging/hierarchy.js';
+import { TxnResultsRepo } from './storage/txnResultsRepo.js';
 
 export interface RunningServer {
   /** Stop accepting, let in-flight requests and writes finish, close the database. */
@@ -344,6 +345,8 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
       }),
       // publicRooms and hierarchy for other servers (federation/serve/roomDirectoryAdapter.ts).
       directory: new RoomDirectoryAdapter({ publicRooms: directory.publicRooms, hierarchy: new SpaceHierarchy(rooms.reader), reader: rooms.reader }),
+      // Answers of /send kept for a day, so a retry after a restart is not processed again.
+      txnResults: new TxnResultsRepo(db),
       // Joins, leaves and knocks accepted as the resident server go on to the room's other servers.
       forward: (roomId, eventId, exclude) =>
         void federationSender

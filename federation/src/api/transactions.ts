@@ -3,19 +3,40 @@
 // gets the first answer without being processed again; one result per PDU; a rejected
 // PDU never fails the request. Spec: server-server-api.md "Transactions", "Rejection";
 // transactions.yaml.
-import type { Edu, InboundTransactionPort } from '../ports.js';
+import type { JsonObject } from '../core/types.js';
+import type { Edu, InboundTransactionPort, TransactionResultStore } from '../ports.js';
 import { FederationError, guarded, isObject, originOf } from './errors.js';
 import type { FederationReply, FederationRoute } from './route.js';
 
 export const MAX_TXN_PDUS = 50;
 export const MAX_TXN_EDUS = 100;
-/** Transactions whose answers are remembered for retries. */
+/** Transactions whose answers are remembered in memory for retries. */
 const REMEMBERED_TXNS = 10_000;
+/** How long stored answers are kept (Synapse keeps received transactions for a day). */
+export const TXN_RESULT_RETENTION_MS = 24 * 60 * 60_000;
+/** Stored answers are pruned every this many transactions. */
+const PRUNE_EVERY = 1000;
 
-export function transactionRoutes(deps: { port: InboundTransactionPort }): FederationRoute[] {
-  // origin + txnId → the (pending or settled) answer. Processing is idempotent anyway (a known
-  // event is answered from the store), so forgetting old entries on restart loses nothing.
+export function transactionRoutes(deps: { port: InboundTransactionPort; results?: TransactionResultStore; now?: () => number }): FederationRoute[] {
+  // origin + txnId → the (pending or settled) answer, in memory; with `results` also durably,
+  // so a retry after a restart is not processed again either.
   const answers = new Map<string, Promise<FederationReply>>();
+  const now = deps.now ?? Date.now;
+  let sincePrune = 0;
+
+  const answerOf = async (origin: string, txnId: string, body: Record<string, unknown>): Promise<FederationReply> => {
+    const stored = await deps.results?.get(origin, txnId);
+    if (stored) return { body: stored };
+    const reply = await process(origin, body);
+    if (deps.results) {
+      await deps.results.put(origin, txnId, reply.body as JsonObject, now());
+      if (++sincePrune >= PRUNE_EVERY) {
+        sincePrune = 0;
+        void deps.results.prune(now() - TXN_RESULT_RETENTION_MS).catch(() => undefined);
+      }
+    }
+    return reply;
+  };
 
   const process = async (origin: string, body: Record<string, unknown>): Promise<FederationReply> => {
     const pdus = body.pdus as unknown[];
@@ -48,7 +69,7 @@ export function transactionRoutes(deps: { port: InboundTransactionPort }): Feder
         const key = `${origin}\u0000${ctx.params.txnId}`;
         let answer = answers.get(key);
         if (!answer) {
-          answer = process(origin, body);
+          answer = answerOf(origin, ctx.params.txnId, body);
           answers.set(key, answer);
           answer.catch(() => answers.delete(key));
           if (answers.size > REMEMBERED_TXNS) answers.delete(answers.keys().next().value as string);

@@ -76,6 +76,11 @@ export class SpaceHierarchy {
     return body;
   }
 
+  /** One room's summary (with children_state) and its children's IDs, for the federation hierarchy. */
+  roomSummary(roomId: string, suggestedOnly: boolean): Promise<{ summary: Record<string, unknown>; children: string[] }> {
+    return this.entry(roomId, suggestedOnly);
+  }
+
   /** The room's summary and its children (known locally), in the spec's order. */
   private async entry(roomId: string, suggestedOnly: boolean): Promise<{ summary: Record<string, unknown>; children: string[] }> {
     const state = await this.reader.currentState(roomId);

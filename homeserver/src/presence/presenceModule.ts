@@ -53,7 +53,14 @@ export function createPresenceModule(deps: PresenceModuleDeps): PresenceModule {
   }
 
   const repo = new PresenceRepo(deps.db);
-  const service = new PresenceService({ repo, stream: deps.stream, notifier: deps.notifier, joinedRooms, ...(deps.now ? { now: deps.now } : {}) });
+  const service = new PresenceService({
+    repo,
+    stream: deps.stream,
+    notifier: deps.notifier,
+    joinedRooms,
+    isLocal: (userId) => userId.endsWith(`:${deps.serverName}`),
+    ...(deps.now ? { now: deps.now } : {}),
+  });
   deps.sync.addExtension(new PresenceSync({ presence: service, repo, reader }));
   // A presence failure must never fail the /sync it rides on.
   deps.sync.addRequestHook({

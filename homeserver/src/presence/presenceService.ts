@@ -36,6 +36,8 @@ export interface PresenceDeps {
   notifier: { notify(pos: number, changed: ChangeKeys): void };
   /** The rooms the user is joined to (whose members get the user's presence). */
   joinedRooms(userId: string): Promise<string[]>;
+  /** Local users get the idle/offline timers; other servers' users are timed by their own server. Default: everyone. */
+  isLocal?: (userId: string) => boolean;
   now?: () => number;
 }
 
@@ -54,7 +56,7 @@ export class PresenceService {
   /** Load the users who were not offline when the server stopped, so their timers run again. */
   async start(): Promise<void> {
     for (const { userId, record } of await this.deps.repo.all()) {
-      if (record.state !== 'offline') this.live.set(userId, record);
+      if (record.state !== 'offline' && (this.deps.isLocal?.(userId) ?? true)) this.live.set(userId, record);
     }
   }
 
@@ -148,6 +150,24 @@ export class PresenceService {
     });
   }
 
+  /**
+   * A remote user's presence from an m.presence EDU (server-server-api.md "Presence"): stored
+   * and delivered to room-mates like a local change, but never timed here.
+   */
+  setRemote(userId: string, update: { state: PresenceState; statusMsg?: string; lastActiveAgo: number; currentlyActive: boolean }): Promise<void> {
+    return this.lock.run(userId, async () => {
+      const prev = (await this.deps.repo.get(userId)) ?? { state: 'offline', lastActiveTs: 0, lastSyncTs: 0, currentlyActive: false, stream: 0 };
+      const next: PresenceRecord = {
+        ...prev,
+        state: update.state,
+        statusMsg: update.statusMsg,
+        lastActiveTs: this.now() - Math.max(0, update.lastActiveAgo),
+        currentlyActive: update.state === 'online' && update.currentlyActive,
+      };
+      await this.write(userId, prev, next, false);
+    });
+  }
+
   /** Apply the timers: idle → unavailable, stale currently_active → false, no sync → offline. */
   async sweep(): Promise<void> {
     const now = this.now();
@@ -208,7 +228,7 @@ export class PresenceService {
   }
 
   private remember(userId: string, rec: PresenceRecord): void {
-    if (rec.state === 'offline') this.live.delete(userId);
+    if (rec.state === 'offline' || !(this.deps.isLocal?.(userId) ?? true)) this.live.delete(userId);
     else this.live.set(userId, rec);
   }
 }

@@ -89,7 +89,7 @@ export class E2eeRepo implements E2eeStore {
     if (w.deviceKeys) ops.push(this.db.put('userdevice_devicekeys', key(userId, deviceId), w.deviceKeys));
     for (const k of w.oneTimeKeys) ops.push(...this.putOtk(userId, deviceId, w.otkSeq, k));
     for (const k of w.fallbackKeys) ops.push(this.db.put('userdevicealg_fallback', key(userId, deviceId, k.algorithm), k));
-    if (w.changePos !== undefined) ops.push(this.changeOp({ userId, pos: w.changePos }));
+    if (w.changePos !== undefined) ops.push(...this.changeOps({ userId, pos: w.changePos }));
     await this.db.write(ops);
   }
 
@@ -149,7 +149,7 @@ export class E2eeRepo implements E2eeStore {
       const k = keys[u];
       if (k) ops.push(this.db.put('userusage_crosssigning', key(userId, u), k));
     }
-    ops.push(this.changeOp({ userId, pos: changePos }));
+    ops.push(...this.changeOps({ userId, pos: changePos }));
     await this.db.write(ops);
   }
 
@@ -162,7 +162,7 @@ export class E2eeRepo implements E2eeStore {
     const ops = sigs.map((s) =>
       this.db.put('targetsigner_signature', key(s.targetUserId, s.targetKeyId, s.signerUserId, s.signerKeyId), s),
     );
-    for (const c of changes) ops.push(this.changeOp(c));
+    for (const c of changes) ops.push(...this.changeOps(c));
     await this.db.write(ops);
   }
 
@@ -197,16 +197,43 @@ export class E2eeRepo implements E2eeStore {
         ops.push(this.db.del('targetsigner_signature', k));
       }
     }
-    if (changePos !== undefined) ops.push(this.changeOp({ userId, pos: changePos }));
+    if (changePos !== undefined) ops.push(...this.changeOps({ userId, pos: changePos }));
     await this.db.write(ops);
   }
 
   async writeDeviceListChange(userId: string, pos: number): Promise<void> {
-    await this.db.write([this.changeOp({ userId, pos })]);
+    await this.db.write(this.changeOps({ userId, pos }));
+  }
+
+  /** The change in the stream, and (unless only the user sees it) the user's latest position. */
+  private changeOps(c: DeviceListChange): BatchOp[] {
+    return c.selfOnly ? [this.changeOp(c)] : [this.changeOp(c), this.db.put('userid_devicelistpos', strKey(c.userId), c.pos)];
   }
 
   private changeOp(c: DeviceListChange): BatchOp {
     return this.db.put('stream_devicelist', key(c.pos, c.userId), { userId: c.userId, ...(c.selfOnly ? { selfOnly: true } : {}) });
+  }
+
+  /**
+   * The batch ops recording a (public) device-list change of `userId` at `pos`, for writers
+   * outside the key server that change a device list in their own batch (the remote device cache).
+   */
+  deviceListChangeOps(userId: string, pos: number): BatchOp[] {
+    return this.changeOps({ userId, pos });
+  }
+
+  /**
+   * The position of the user's latest device-list change others see (0 if none): the
+   * federation `stream_id` of the user's device list. Databases from before the index are scanned.
+   */
+  async deviceListPosition(userId: string): Promise<number> {
+    const pos = await this.db.get<number>('userid_devicelistpos', strKey(userId));
+    if (pos !== undefined) return pos;
+    for await (const [k, v] of this.db.space('stream_devicelist').iterator({ reverse: true })) {
+      const rec = v as { userId: string; selfOnly?: boolean };
+      if (rec.userId === userId && !rec.selfOnly) return readU64(k as Buffer);
+    }
+    return 0;
   }
 
   // ── to-device ──────────────────────────────────────────────────────────────

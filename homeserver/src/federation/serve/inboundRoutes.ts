@@ -9,6 +9,10 @@ import { leaveRoutes } from '@parley/federation/api/leaves';
 import type { FederationRoute } from '@parley/federation/api/route';
 import { transactionRoutes } from '@parley/federation/api/transactions';
 import { queryRoutes } from '@parley/federation/api/query';
+import { userKeysRoutes } from '@parley/federation/api/userKeys';
+import { openIdRoutes } from '@parley/federation/api/openid';
+import { roomDirectoryRoutes } from '@parley/federation/api/roomDirectory';
+import type { RoomDirectoryPort, TransactionResultStore, UserQueryPort } from '@parley/federation/ports';
 import type { SigningKey } from '@parley/federation/signing/ed25519Key';
 import type { StoredRoomReader } from '../../rooms/roomReader.js';
 import type { SignatureChecker } from '../ingest/receivedPdu.js';
@@ -29,6 +33,12 @@ export interface InboundDeps {
   query?: Omit<QueryDeps, 'serverName'>;
   /** Pass an accepted remote event (send_join/leave/knock) on to the room's other servers. */
   forward?: (roomId: string, eventId: string, exclude: string[]) => void;
+  /** user/devices, user/keys/*, openid/userinfo (federation/serve/userQueryAdapter.ts); without it those answer 404. */
+  users?: UserQueryPort;
+  /** publicRooms and hierarchy (federation/serve/roomDirectoryAdapter.ts); without it those answer 404. */
+  directory?: RoomDirectoryPort;
+  /** Durable answers of /send for retried transactions (storage/txnResultsRepo.ts); without it they are kept in memory only. */
+  txnResults?: TransactionResultStore;
   onWarning?: (msg: string, extra: Record<string, unknown>) => void;
 }
 
@@ -43,7 +53,7 @@ export function inboundFederationRoutes(d: InboundDeps): FederationRoute[] {
   });
   const transactions = new TransactionAdapter({ ingest: d.ingest, reader: d.reader, sinks: d.edus, ...(d.onWarning ? { onWarning: d.onWarning } : {}) });
   return [
-    ...transactionRoutes({ port: transactions }),
+    ...transactionRoutes({ port: transactions, ...(d.txnResults ? { results: d.txnResults } : {}) }),
     ...eventRoutes({ port: new RoomEventsAdapter(d.reader), local: { serverName: d.serverName } }),
     ...joinRoutes({ port: handshake }),
     ...leaveRoutes({ port: handshake }),
@@ -52,5 +62,7 @@ export function inboundFederationRoutes(d: InboundDeps): FederationRoute[] {
     ...queryRoutes({
       port: new QueryAdapter({ serverName: d.serverName, profile: d.query?.profile ?? (async () => undefined), alias: d.query?.alias ?? (async () => undefined) }),
     }),
+    ...(d.users ? [...userKeysRoutes({ port: d.users }), ...openIdRoutes({ port: d.users })] : []),
+    ...(d.directory ? roomDirectoryRoutes({ port: d.directory }) : []),
   ];
 }

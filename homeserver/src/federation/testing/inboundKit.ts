@@ -29,6 +29,8 @@ export const REMOTE = 'remote.test';
 export interface InboundKit {
   dir: string;
   db: Database;
+  stream: StreamCounter;
+  outputs: RoomOutputs;
   rooms: Rooms;
   sync: SyncModule;
   fed: FederationModule;
@@ -89,6 +91,8 @@ export async function openInboundKit(opts: InboundKitOptions = {}): Promise<Inbo
   const kit: Omit<InboundKit, 'close'> = {
     dir,
     db,
+    stream,
+    outputs,
     rooms,
     sync,
     fed,
