@@ -1,6 +1,6 @@
 // The only wiring point: open storage, build the services, mount their routes,
 // listen. Everything else receives what it needs through its constructor.
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -42,6 +42,9 @@ import { LateRoomPorts } from './federation/outbound/lateRoomPorts.js';
 import { FederationSender } from './federation/outbound/sender.js';
 import { FederationDirectory } from './federation/outbound/remoteDirectory.js';
 import { FederationRemoteJoiner } from './federation/outbound/remoteJoiner.js';
+import { FederationRemoteKnocker, writerKnockRecorder } from './federation/outbound/remoteKnocker.js';
+import { FederationPublicRooms } from './federation/outbound/remotePublicRooms.js';
+import { FederationHierarchy } from './federation/outbound/remoteHierarchy.js';
 import { FederationRemoteInviter } from './federation/outbound/remoteInviter.js';
 import { FederationProfiles } from './federation/outbound/remoteProfiles.js';
 import { OutboundCatchUp, OutboxWatermark } from './federation/outbound/catchUp.js';
@@ -60,6 +63,11 @@ import { OpenIdTokens } from './federation/serve/openIdTokens.js';
 import { openIdClientRoutes } from './api/client/openid.js';
 import { SpaceHierarchy } from './messaging/hierarchy.js';
 import { TxnResultsRepo } from './storage/txnResultsRepo.js';
+import { DeviceListSender, type UserDevicesView } from './federation/outbound/deviceListSender.js';
+import { PresenceSender } from './federation/outbound/presenceSender.js';
+import { serversSharingRoomWith } from './federation/outbound/roomServers.js';
+import { FederationBackfiller } from './federation/outbound/backfiller.js';
+import { DeviceListOutboxRepo } from './storage/deviceListOutboxRepo.js';
 
 export interface RunningServer {
   /** Stop accepting, let in-flight requests and writes finish, close the database. */
@@ -77,6 +85,9 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
 
   // ── services (each module's wiring goes here) ─────────────────────────────
   const shutdownHooks: Array<() => Promise<void> | void> = [];
+  // Run before waiting for in-flight requests: they release waits (long-polls) so requests can end.
+  // shutdownHooks run after the requests ended, so nothing writes behind a stopped consumer.
+  const releaseHooks: Array<() => void> = [];
   const routes: Route<unknown, unknown>[] = [...discoveryRoutes({ publicBaseUrl })];
   // accounts, devices, profiles, UIA (users/accountsModule.ts). The ports are no-ops until the
   // rooms and E2EE services exist: replace accountPorts.membership/.profile/.deviceEvents then.
@@ -107,6 +118,7 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
     profiles: new StoredProfiles(new UsersRepo(db)),
     onError: (err, what) => logger.error({ err }, `rooms: ${what} failed`),
     remoteJoiner: federationRoomPorts,
+    remoteKnocker: federationRoomPorts,
     remoteAliases: federationRoomPorts,
     remoteInviter: federationRoomPorts,
     erasure: erasedUsers,
@@ -145,6 +157,8 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
     db,
     rooms,
     serverName: config.server_name,
+    // /hierarchy of rooms this server is not in: federation hierarchy (federation/outbound/remoteHierarchy.ts).
+    ...(federation.enabled ? { remoteHierarchy: new FederationHierarchy({ client: federation.client, serverName: config.server_name }) } : {}),
     onError: (err, what) => logger.error({ err }, `messaging: ${what} failed`),
   });
   routes.push(...messaging.routes);
@@ -168,8 +182,8 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
   });
   routes.push(...syncModule.routes);
   routes.push(...messaging.tagRoutes(syncModule.accountData));
-  // First of all hooks: held long-polls return at once so that in-flight requests can end.
-  shutdownHooks.unshift(() => syncModule.close());
+  // Held long-polls return at once on shutdown so that in-flight requests can end.
+  releaseHooks.push(() => syncModule.close());
   // Other servers' users' device lists, cached from m.device_list_update EDUs and user/devices
   // resyncs; /keys/query answers from it (federation/serve/remoteDeviceLists.ts).
   const e2eeRepo = new E2eeRepo(db);
@@ -202,7 +216,7 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
   // media repository: uploads, downloads, thumbnails, URL previews (media/mediaModule.ts).
   const mediaModule = await createMediaModule(db, { serverName: config.server_name, dataDir: config.data_dir, media: config.media }, logger);
   routes.push(...mediaModule.routes);
-  shutdownHooks.unshift(() => mediaModule.close());
+  releaseHooks.push(() => mediaModule.close());
   // Synapse-compatible admin API under /_synapse/admin (admin/adminModule.ts).
   const adminModule = createAdminModule({
     db,
@@ -262,6 +276,8 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
     serverName: config.server_name,
     published: rooms.storage.published,
     profile: (userId) => new StoredProfiles(new UsersRepo(db)).profile(userId),
+    // publicRooms?server=<other>: that server's directory over federation (federation/outbound/remotePublicRooms.ts).
+    ...(federation.enabled ? { remote: new FederationPublicRooms(federation.client) } : {}),
     onError: (err, what) => logger.error({ err }, `directory: ${what} failed`),
   });
   routes.push(...directory.routes);
@@ -309,12 +325,40 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
         directory: new FederationDirectory(federation.client),
       }),
     );
+    // Knocks on rooms this server is not in: make_knock/send_knock (federation/outbound/remoteKnocker.ts).
+    federationRoomPorts.bindKnocker(
+      new FederationRemoteKnocker({
+        serverName: config.server_name,
+        signingKey: federation.identity.signingKey,
+        client: federation.client,
+        directory: new FederationDirectory(federation.client),
+        recorder: writerKnockRecorder(rooms.writer),
+      }),
+    );
     federationRoomPorts.bindInviter(new FederationRemoteInviter({ client: federation.client, keys: federation.keyRing }));
     accountPorts.remoteProfile = new FederationProfiles(federation.client);
+    // /messages dir=b past our earliest event: older history from the room's other servers (federation/outbound/backfiller.ts).
+    syncModule.pagination.setBackfill(
+      new FederationBackfiller({
+        reader: rooms.reader,
+        client: federation.client,
+        ingest: remoteIngest,
+        servers: (roomId) => federationSender.joinedServers(roomId),
+        onWarning: (msg, extra) => logger.warn({ ...extra, area: 'federation-backfill' }, msg),
+      }),
+    );
   }
   // OpenID tokens for third-party services (request_token here, federation openid/userinfo above).
   const openIdTokens = new OpenIdTokens({ repo: new OpenIdRepo(db), serverName: config.server_name });
   routes.push(...openIdClientRoutes({ tokens: openIdTokens }));
+  const userQuery = new UserQueryAdapter({
+    serverName: config.server_name,
+    keys: e2ee.service.keys,
+    devices: async (userId) =>
+      (await accountsModule.devices.listDevices(userId)).map((d) => ({ deviceId: d.deviceId, ...(d.displayName !== undefined ? { displayName: d.displayName } : {}) })),
+    streamId: (userId) => e2eeRepo.deviceListPosition(userId),
+    openId: openIdTokens,
+  });
   federation.addRoutes(
     inboundFederationRoutes({
       serverName: config.server_name,
@@ -335,14 +379,7 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
         }),
       },
       // user/devices, user/keys/query|claim, openid/userinfo (federation/serve/userQueryAdapter.ts).
-      users: new UserQueryAdapter({
-        serverName: config.server_name,
-        keys: e2ee.service.keys,
-        devices: async (userId) =>
-          (await accountsModule.devices.listDevices(userId)).map((d) => ({ deviceId: d.deviceId, ...(d.displayName !== undefined ? { displayName: d.displayName } : {}) })),
-        streamId: (userId) => e2eeRepo.deviceListPosition(userId),
-        openId: openIdTokens,
-      }),
+      users: userQuery,
       // publicRooms and hierarchy for other servers (federation/serve/roomDirectoryAdapter.ts).
       directory: new RoomDirectoryAdapter({ publicRooms: directory.publicRooms, hierarchy: new SpaceHierarchy(rooms.reader), reader: rooms.reader }),
       // Answers of /send kept for a day, so a retry after a restart is not processed again.
@@ -360,6 +397,30 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
       onWarning: (msg, extra) => logger.warn({ ...extra, area: 'federation-inbound' }, msg),
     }),
   );
+  // Device lists, cross-signing keys and presence of local users go out as EDUs to the servers
+  // sharing a room with them (federation/outbound/deviceListSender.ts, presenceSender.ts).
+  if (federation.enabled) {
+    const sharingServers = serversSharingRoomWith(rooms.reader, (roomId) => federationSender.joinedServers(roomId));
+    const deviceListSender = new DeviceListSender({
+      serverName: config.server_name,
+      devicesOf: async (userId) => (await userQuery.devices(userId)) as unknown as UserDevicesView,
+      serversSharingRoomWith: sharingServers,
+      repo: new DeviceListOutboxRepo(db),
+      queues: federation.queues,
+      onError: (err, what) => logger.error({ err }, `federation: ${what} failed`),
+    });
+    e2ee.service.deviceLists.onPublicChange(deviceListSender.changed);
+    shutdownHooks.push(() => deviceListSender.idle());
+    if (presence.service) {
+      const presenceSender = new PresenceSender({
+        serversSharingRoomWith: sharingServers,
+        queues: federation.queues,
+        onError: (err, what) => logger.error({ err }, `federation: ${what} failed`),
+      });
+      presence.service.onLocalChange(presenceSender.changed);
+      shutdownHooks.push(() => presenceSender.flush());
+    }
+  }
   routes.push(...federation.routesToMount());
   await federation.start();
   if (federation.enabled) {
@@ -405,18 +466,22 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
   });
 
   const servers: Server[] = [];
-  let inflight = 0;
+  // Responses not yet finished; once stopping, each says `Connection: close` so that kept-alive
+  // clients cannot keep sending new requests on their connection after the listener closed.
+  const pending = new Set<ServerResponse>();
+  let stopping = false;
   let drained: (() => void) | undefined;
   for (const l of config.listeners) {
     const { host, port } = parseBind(l.bind);
     const server: Server = l.tls_cert
       ? createHttpsServer({ cert: readFileSync(l.tls_cert), key: readFileSync(l.tls_key ?? '') }, app)
       : createHttpServer(app);
-    server.on('request', (_req, res) => {
-      inflight++;
+    server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+      pending.add(res);
+      if (stopping && !res.headersSent) res.setHeader('Connection', 'close');
       res.on('close', () => {
-        inflight--;
-        if (inflight === 0) drained?.();
+        pending.delete(res);
+        if (pending.size === 0) drained?.();
       });
     });
     await new Promise<void>((resolve, reject) => {
@@ -430,13 +495,17 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
   return {
     addresses: () => config.listeners.map((l) => l.bind),
     async stop() {
+      stopping = true;
       for (const s of servers) s.close();
+      for (const res of pending) if (!res.headersSent) res.setHeader('Connection', 'close');
       // Long-polls and other waits are released first, so that in-flight requests can end.
-      for (const hook of shutdownHooks) await hook();
-      if (inflight > 0) {
+      for (const hook of releaseHooks) hook();
+      if (pending.size > 0) {
         await Promise.race([new Promise<void>((r) => (drained = r)), new Promise((r) => setTimeout(r, 10_000))]);
       }
       for (const s of servers) s.closeAllConnections();
+      // Then writers drain and background consumers (federation, push, search…) finish before the database closes.
+      for (const hook of shutdownHooks) await hook();
       await db.close();
       logger.info('stopped');
     },

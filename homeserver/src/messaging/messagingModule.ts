@@ -14,7 +14,7 @@ import type { Database } from '../storage/db.js';
 import { ReportsRepo } from '../storage/reportsRepo.js';
 import type { AccountDataService } from '../sync/accountData.js';
 import { BundledAggregations, type Viewer } from './aggregations.js';
-import { SpaceHierarchy } from './hierarchy.js';
+import { SpaceHierarchy, type RemoteHierarchy } from './hierarchy.js';
 import { IgnoredUsers, hidingIgnored } from './ignoredUsers.js';
 import { mutualRooms } from './mutualRooms.js';
 import { RelationsService } from './relationsService.js';
@@ -27,6 +27,8 @@ export interface MessagingDeps {
   db: Database;
   rooms: Rooms;
   serverName: string;
+  /** Hierarchies of rooms this server is not in, over federation (absent: local rooms only). */
+  remoteHierarchy?: RemoteHierarchy;
   now?: () => number;
   onError?: (err: unknown, what: string) => void;
 }
@@ -77,7 +79,7 @@ export function createMessagingModule(deps: MessagingDeps): MessagingModule {
     ...(deps.onError ? { onError: deps.onError } : {}),
   });
   const reports = new ReportService({ repo: new ReportsRepo(db), reader, visible, now });
-  const hierarchy = new SpaceHierarchy(reader);
+  const hierarchy = new SpaceHierarchy(reader, { serverName: deps.serverName, ...(deps.remoteHierarchy ? { remote: deps.remoteHierarchy } : {}) });
   const timestamps = {
     times: storage.eventTimes,
     reader,

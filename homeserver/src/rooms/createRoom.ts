@@ -39,10 +39,14 @@ export interface CreateRoomDeps {
   serverName: string;
 }
 
-/** Versions new rooms may use: the ones GET /capabilities advertises. */
+/**
+ * Versions new rooms may use: the ones GET /capabilities advertises. Every version with
+ * hash event IDs (v3+; the core applies each version's rules by flags); v1/v2 need
+ * server-assigned event IDs, which only the federation joiners build.
+ */
 export function creatableRoomVersion(id: string): RoomVersionRules | undefined {
   const rules = roomVersion(id);
-  return rules && Number(rules.id) >= 10 ? rules : undefined;
+  return rules && rules.eventIdFormat !== 'v1' ? rules : undefined;
 }
 
 const PRESET_STATE: Record<Preset, { join_rule: string; guest_access: string }> = {

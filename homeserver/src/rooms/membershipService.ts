@@ -11,7 +11,7 @@ import { forbidden, invalidParam, notFound, unknown } from '../http/errors.js';
 import { Batch } from '../storage/batch.js';
 import type { RoomStorage } from '../storage/roomStorage.js';
 import type { RoomAliases } from './aliasService.js';
-import type { ProfileLookup, RemoteInviter, RemoteJoiner } from './ports.js';
+import type { ProfileLookup, RemoteInviter, RemoteJoiner, RemoteKnocker } from './ports.js';
 import type { RoomView, RoomWriter } from './roomWriter.js';
 import { currentLookup } from './stateLookups.js';
 import type { Membership, RoomReader, StoredEvent } from './types.js';
@@ -25,6 +25,8 @@ export interface MembershipDeps {
   serverName: string;
   /** Absent until federation: joining a room this server does not know is then 404. */
   remoteJoiner?: RemoteJoiner;
+  /** Absent until federation: knocking on a room this server does not know is then 404. */
+  remoteKnocker?: RemoteKnocker;
   /** Invites of other servers' users are countersigned by their server first (when enabled). */
   remoteInviter?: RemoteInviter;
   /** Reports failures of background work (leaveAllRooms, profileChanged). */
@@ -44,7 +46,12 @@ interface Change {
   precondition?: (current: StoredEvent | undefined) => void;
 }
 
+/** Throws to refuse `userId` leaving (or rejecting an invite to) `roomId`. */
+export type LeaveGuard = (userId: string, roomId: string) => Promise<void>;
+
 export class MembershipService {
+  private leaveGuard: LeaveGuard | undefined;
+
   constructor(private readonly deps: MembershipDeps) {}
 
   async join(userId: string, roomIdOrAlias: string, opts: { reason?: string; servers?: string[] } = {}): Promise<{ roomId: string }> {
@@ -64,18 +71,21 @@ export class MembershipService {
     return { roomId };
   }
 
-  /** POST /knock/{roomIdOrAlias}: ask to be let into a room whose join rule is knock (local rooms). */
-  async knock(userId: string, roomIdOrAlias: string, opts: { reason?: string } = {}): Promise<{ roomId: string }> {
+  /**
+   * POST /knock/{roomIdOrAlias}: ask to be let into a room whose join rule is knock. A room
+   * this server is not in is knocked on through a resident server (`servers`: via/server_name).
+   */
+  async knock(userId: string, roomIdOrAlias: string, opts: { reason?: string; servers?: string[] } = {}): Promise<{ roomId: string }> {
     let roomId = roomIdOrAlias;
     if (roomIdOrAlias.startsWith('#')) {
       if (!isValidRoomAlias(roomIdOrAlias)) throw invalidParam('Invalid room alias');
       const local = serverNameOf(roomIdOrAlias) === this.deps.serverName ? await this.deps.storage.aliases.get(roomIdOrAlias) : undefined;
-      if (!local) throw notFound(`Room alias ${roomIdOrAlias} is not known to this server`);
+      if (!local) return this.knockRemote(userId, roomIdOrAlias, opts);
       roomId = local.roomId;
     } else if (!isValidRoomId(roomIdOrAlias)) {
       throw invalidParam('Invalid room ID or alias');
     }
-    if ((await this.deps.reader.roomVersion(roomId)) === undefined) throw notFound(`Room ${roomIdOrAlias} is not known to this server`);
+    if ((await this.deps.reader.roomVersion(roomId)) === undefined) return this.knockRemote(userId, roomId, opts);
     // The auth rules decide: knock join rule, not banned, not already in the room.
     await this.change({ roomId, sender: userId, target: userId, membership: 'knock', reason: opts.reason });
     return { roomId };
@@ -157,8 +167,15 @@ export class MembershipService {
     return out;
   }
 
-  leave(userId: string, roomId: string, reason?: string): Promise<string> {
+  /** A user leaving, or rejecting an invite; the leave guard (if any) may refuse it. */
+  async leave(userId: string, roomId: string, reason?: string): Promise<string> {
+    await this.leaveGuard?.(userId, roomId);
     return this.change({ roomId, sender: userId, target: userId, membership: 'leave', reason });
+  }
+
+  /** Late-bound: refuses some leaves, e.g. rejecting the server notices invite (serverNotices/). */
+  useLeaveGuard(guard: LeaveGuard): void {
+    this.leaveGuard = guard;
   }
 
   kick(sender: string, roomId: string, target: string, reason?: string): Promise<string> {
@@ -215,7 +232,10 @@ export class MembershipService {
   async leaveAllRooms(userId: string): Promise<void> {
     for (const { roomId, member } of await this.deps.reader.roomsOfUser(userId)) {
       if (member.membership === 'leave' || member.membership === 'ban') continue;
-      await this.leave(userId, roomId).catch((err: unknown) => this.deps.onError?.(err, `leave ${roomId} for ${userId}`));
+      // Not through leave(): a deactivated account leaves everything, whatever the leave guard says.
+      await this.change({ roomId, sender: userId, target: userId, membership: 'leave' }).catch((err: unknown) =>
+        this.deps.onError?.(err, `leave ${roomId} for ${userId}`),
+      );
     }
   }
 
@@ -240,6 +260,13 @@ export class MembershipService {
       if (inviter !== undefined && !servers.includes(inviter)) servers.push(inviter);
     }
     return this.deps.remoteJoiner.joinRemote(userId, roomIdOrAlias, servers, content);
+  }
+
+  // Spec: server-server-api.md "Knocking upon a room".
+  private async knockRemote(userId: string, roomIdOrAlias: string, opts: { reason?: string; servers?: string[] }): Promise<{ roomId: string }> {
+    if (!this.deps.remoteKnocker) throw notFound(`Room ${roomIdOrAlias} is not known to this server`);
+    const content = await this.memberContent(userId, 'knock', opts.reason);
+    return this.deps.remoteKnocker.knockRemote(userId, roomIdOrAlias, opts.servers ?? [], content);
   }
 
   /** Write the membership change, unless the target's member event already says exactly that. */

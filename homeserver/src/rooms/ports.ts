@@ -15,6 +15,15 @@ export interface RemoteJoiner {
   joinRemote(userId: string, roomIdOrAlias: string, servers: string[], content: Record<string, unknown>): Promise<{ roomId: string }>;
 }
 
+/**
+ * Knocks on a room this server is not in, over federation (make_knock/send_knock through a
+ * resident). Absent until federation exists: knocking on an unknown room is then 404.
+ */
+export interface RemoteKnocker {
+  /** Knock via one of `servers`; resolves once the knock is stored locally (shown in /sync rooms.knock). */
+  knockRemote(userId: string, roomIdOrAlias: string, servers: string[], content: Record<string, unknown>): Promise<{ roomId: string }>;
+}
+
 /** Resolves room aliases of other servers over federation (query/directory). */
 export interface RemoteAliasResolver {
   /** Undefined when the alias's server does not know it. */

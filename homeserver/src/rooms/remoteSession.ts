@@ -152,10 +152,22 @@ export class RemoteSession {
    * An invite of a local user into a room this server is not in: an outlier with a stream
    * position and the membership index, so the user's /sync lists it under rooms.invite.
    */
-  async persistInvite(event: RoomEvent): Promise<void> {
+  persistInvite(event: RoomEvent): Promise<void> {
+    return this.persistOutlierMembership(event, 'invite');
+  }
+
+  /**
+   * Our user's knock, accepted by a resident server (send_knock), on a room this server is
+   * not in: stored like a remote invite, so /sync lists it under rooms.knock.
+   */
+  persistKnock(event: RoomEvent): Promise<void> {
+    return this.persistOutlierMembership(event, 'knock');
+  }
+
+  private async persistOutlierMembership(event: RoomEvent, membership: 'invite' | 'knock'): Promise<void> {
     const { storage, counter } = this.deps;
     const target = event.pdu.state_key;
-    if (typeof target !== 'string') throw new Error('an invite needs a state_key');
+    if (typeof target !== 'string') throw new Error(`an ${membership} needs a state_key`);
     if ((await storage.events.byId(event.eventId)) !== undefined) return;
     const batch = new Batch();
     const shortRoom = this.head?.shortRoom ?? (await storage.ids.rooms.alloc(this.roomId, batch));
@@ -173,7 +185,7 @@ export class RemoteSession {
       groupAfter: EMPTY_GROUP,
     };
     storage.events.put(batch, record);
-    storage.members.put(batch, shortRoom, target, { membership: 'invite', eventId: event.eventId, stream });
+    storage.members.put(batch, shortRoom, target, { membership, eventId: event.eventId, stream });
     try {
       await batch.commit(storage.db);
     } finally {
@@ -259,6 +271,59 @@ export class RemoteSession {
     }
     if (newHead) this.head = newHead;
     if (outcome === 'accepted') this.emit([record], redacted);
+    return record;
+  }
+
+  /** The lowest backfilled position of the room (0 when nothing was backfilled yet). */
+  async lowestBackfill(): Promise<number> {
+    const shortRoom = this.head?.shortRoom ?? (await this.deps.storage.ids.room(this.roomId));
+    return shortRoom === undefined ? 0 : this.deps.storage.timeline.lowestBackfill(shortRoom);
+  }
+
+  /**
+   * Store a historical event fetched by backfill at position `stream` (< 0, below the room's
+   * timeline). It gets its state groups like any placed event but moves nothing: not the
+   * room's current state, extremities or memberships, and nobody is told (no /sync, push or
+   * federation sending). An outlier stored earlier under the same ID takes its place now.
+   * Spec: server-server-api.md "Backfilling and retrieving missing events".
+   */
+  async persistBackfilled(p: { event: RoomEvent; stream: number; stateBefore: StateBefore; rejected?: string }): Promise<EventRecord> {
+    const { storage } = this.deps;
+    const { event } = p;
+    const batch = new Batch();
+    const shortRoom = this.head?.shortRoom ?? (await storage.ids.rooms.alloc(this.roomId, batch));
+    const shortEvent = await storage.ids.events.alloc(event.eventId, batch);
+    let groupBefore: number;
+    let before: ShortState;
+    if ('group' in p.stateBefore) {
+      groupBefore = p.stateBefore.group;
+      before = await storage.state.resolve(groupBefore);
+    } else {
+      const target = await this.toShort(p.stateBefore.state, batch);
+      ({ group: groupBefore, state: before } = await this.groupFor(batch, shortRoom, p.stateBefore.base ?? EMPTY_GROUP, target));
+    }
+    let groupAfter = groupBefore;
+    if (typeof event.pdu.state_key === 'string' && p.rejected === undefined) {
+      const shortKey = await storage.ids.stateKeys.alloc(stateKeyOf(event.pdu.type, event.pdu.state_key), batch);
+      ({ group: groupAfter } = await storage.state.addGroup(batch, shortRoom, groupBefore, before, { set: new Map([[shortKey, shortEvent]]) }));
+    }
+    const record: EventRecord = {
+      eventId: event.eventId,
+      roomId: this.roomId,
+      pdu: event.pdu,
+      stream: p.rejected === undefined ? p.stream : 0,
+      shortEvent,
+      shortRoom,
+      groupBefore,
+      groupAfter,
+      ...(p.rejected !== undefined ? { rejected: p.rejected } : {}),
+    };
+    if (p.rejected === undefined) {
+      await this.applyEarlierRedaction(record);
+      storage.timeline.appendBackfill(batch, shortRoom, p.stream, shortEvent);
+    }
+    storage.events.put(batch, record);
+    await batch.commit(storage.db);
     return record;
   }
 

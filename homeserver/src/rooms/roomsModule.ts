@@ -7,7 +7,7 @@ import { RoomAliases } from './aliasService.js';
 import { RoomCreator } from './createRoom.js';
 import { EventService } from './eventService.js';
 import { MembershipService } from './membershipService.js';
-import type { ProfileLookup, RemoteAliasResolver, RemoteInviter, RemoteJoiner } from './ports.js';
+import type { ProfileLookup, RemoteAliasResolver, RemoteInviter, RemoteJoiner, RemoteKnocker } from './ports.js';
 import { RoomQueries } from './roomQueries.js';
 import { RoomQueue } from './roomQueue.js';
 import { relationSendCheck } from './relationChecks.js';
@@ -23,6 +23,8 @@ export interface RoomsDeps {
   signingKey: SigningKey;
   profiles: ProfileLookup;
   remoteJoiner?: RemoteJoiner;
+  /** Knocks on rooms this server is not in (federation). */
+  remoteKnocker?: RemoteKnocker;
   /** Countersigning of invites of other servers' users (federation). */
   remoteInviter?: RemoteInviter;
   /** Resolves aliases of other servers (federation). */
@@ -72,6 +74,7 @@ export async function openRooms(deps: RoomsDeps): Promise<Rooms> {
     profiles: deps.profiles,
     serverName: deps.serverName,
     ...(deps.remoteJoiner ? { remoteJoiner: deps.remoteJoiner } : {}),
+    ...(deps.remoteKnocker ? { remoteKnocker: deps.remoteKnocker } : {}),
     ...(deps.remoteInviter ? { remoteInviter: deps.remoteInviter } : {}),
     ...(deps.onError ? { onError: deps.onError } : {}),
     ...(deps.blocked ? { blocked: deps.blocked } : {}),

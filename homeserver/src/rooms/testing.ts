@@ -4,12 +4,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signingKeyFromSeed } from '@parley/federation/signing/ed25519Key';
-import { RoomOutputs, type RoomOutput } from '../events/outputs.js';
+import type { RoomOutput } from '../events/outputs.js';
 import type { Requester } from '../http/route.js';
-import { Database } from '../storage/db.js';
-import { StreamCounter } from '../storage/streamCounter.js';
+import type { Database } from '../storage/db.js';
+import type { StreamCounter } from '../storage/streamCounter.js';
+import { openTestRoomsModule } from '../testing/rooms.js';
+import { openTestStorage } from '../testing/storage.js';
 import type { ProfileLookup } from './ports.js';
-import { openRooms, type Rooms } from './roomsModule.js';
+import type { Rooms } from './roomsModule.js';
 
 export const SERVER = 'test.parley';
 export const user = (name: string) => `@${name}:${SERVER}`;
@@ -39,25 +41,18 @@ export interface TestRooms {
 const KEY_SEED = Buffer.alloc(32, 7);
 
 export async function openTestRooms(dir = mkdtempSync(join(tmpdir(), 'parley-rooms-')), profiles = new MapProfiles()): Promise<TestRooms> {
-  const db = await Database.open(dir);
-  const counter = await StreamCounter.open(db);
-  const outputs = new RoomOutputs();
+  // The directory is ours to keep across reopen(); dispose() deletes it.
+  const storage = await openTestStorage({ dir });
+  const { db, stream: counter, outputs } = storage;
   const seen: RoomOutput[] = [];
   outputs.subscribe((o) => seen.push(o));
-  const rooms = await openRooms({
-    db,
-    counter,
-    outputs,
-    serverName: SERVER,
-    signingKey: signingKeyFromSeed('ed25519:test', KEY_SEED),
-    profiles,
-  });
+  const rooms = await openTestRoomsModule(storage, { serverName: SERVER, signingKey: signingKeyFromSeed('ed25519:test', KEY_SEED), profiles });
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
     await rooms.drain();
-    await db.close();
+    await storage.close();
   };
   return {
     dir,

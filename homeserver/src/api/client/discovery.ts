@@ -4,6 +4,7 @@
 // negotiation", "Server Discovery" (.well-known/matrix/client).
 import { knownRoomVersions, DEFAULT_ROOM_VERSION } from '@parley/federation/core/roomVersions';
 import { route, ok } from '../../http/route.js';
+import { creatableRoomVersion } from '../../rooms/createRoom.js';
 
 /** Spec versions whose Client-Server API Parley serves. */
 export const SPEC_VERSIONS = ['r0.6.1', ...Array.from({ length: 18 }, (_, i) => `v1.${i + 1}`)];
@@ -42,7 +43,7 @@ export function discoveryRoutes(deps: DiscoveryDeps) {
               default: DEFAULT_ROOM_VERSION,
               available: Object.fromEntries(
                 knownRoomVersions()
-                  .filter((v) => Number(v.id) >= 10)
+                  .filter((v) => creatableRoomVersion(v.id) !== undefined)
                   .map((v) => [v.id, v.stable ? 'stable' : 'unstable']),
               ),
             },

@@ -9,10 +9,9 @@ import type { SpaceHierarchy } from '../../messaging/hierarchy.js';
 import type { ReportService } from '../../messaging/reports.js';
 import type { RoomUpgrader } from '../../messaging/roomUpgrade.js';
 import type { MembershipService } from '../../rooms/membershipService.js';
-import { boolParam, intParam } from './queryParams.js';
+import { boolParam, intParam, stringOrList } from './queryParams.js';
 import { roomIdParam, userIdField } from './roomParams.js';
 
-const stringOrList = z.union([z.string(), z.array(z.string())]).optional();
 
 export interface RoomFeatureDeps {
   upgrader: Pick<RoomUpgrader, 'upgrade'>;
@@ -45,8 +44,10 @@ export function roomFeatureRoutes(deps: RoomFeatureDeps) {
       query: z.looseObject({ via: stringOrList, server_name: stringOrList }),
       spec: 'client-server-api/_index.md#post_matrixclientv3knockroomidoralias',
       async handler(ctx) {
+        const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
         const { roomId } = await deps.membership.knock(requesterOf(ctx).userId, ctx.params.roomIdOrAlias ?? '', {
           ...(ctx.body.reason !== undefined ? { reason: ctx.body.reason } : {}),
+          servers: [...list(ctx.query.via), ...list(ctx.query.server_name)],
         });
         return ok({ room_id: roomId });
       },

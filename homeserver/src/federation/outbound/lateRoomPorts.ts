@@ -3,15 +3,20 @@
 // they answer as a server without federation: unknown rooms and remote aliases are 404.
 import { notFound } from '../../http/errors.js';
 import type { Pdu, RoomEvent } from '@parley/federation/core/types';
-import type { RemoteAliasResolver, RemoteInviter, RemoteJoiner } from '../../rooms/ports.js';
+import type { RemoteAliasResolver, RemoteInviter, RemoteJoiner, RemoteKnocker } from '../../rooms/ports.js';
 
-export class LateRoomPorts implements RemoteJoiner, RemoteAliasResolver, RemoteInviter {
+export class LateRoomPorts implements RemoteJoiner, RemoteKnocker, RemoteAliasResolver, RemoteInviter {
   private joiner: RemoteJoiner | undefined;
+  private knocker: RemoteKnocker | undefined;
   private inviter: RemoteInviter | undefined;
   private aliases: RemoteAliasResolver | undefined;
 
   bindJoiner(joiner: RemoteJoiner): void {
     this.joiner = joiner;
+  }
+
+  bindKnocker(knocker: RemoteKnocker): void {
+    this.knocker = knocker;
   }
 
   bindAliases(aliases: RemoteAliasResolver): void {
@@ -35,6 +40,11 @@ export class LateRoomPorts implements RemoteJoiner, RemoteAliasResolver, RemoteI
   joinRemote(userId: string, roomIdOrAlias: string, servers: string[], content: Record<string, unknown>): Promise<{ roomId: string }> {
     if (!this.joiner) return Promise.reject(notFound(`Room ${roomIdOrAlias} is not known to this server`));
     return this.joiner.joinRemote(userId, roomIdOrAlias, servers, content);
+  }
+
+  knockRemote(userId: string, roomIdOrAlias: string, servers: string[], content: Record<string, unknown>): Promise<{ roomId: string }> {
+    if (!this.knocker) return Promise.reject(notFound(`Room ${roomIdOrAlias} is not known to this server`));
+    return this.knocker.knockRemote(userId, roomIdOrAlias, servers, content);
   }
 
   async resolve(alias: string): Promise<{ room_id: string; servers: string[] } | undefined> {

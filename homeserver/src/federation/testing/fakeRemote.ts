@@ -155,6 +155,67 @@ export class FakeRemoteServer {
     return ev;
   }
 
+  /** The fake's latest event in a room (what its templates build on). */
+  latestEvent(roomId: string): FakeEvent {
+    const id = this.latest.get(roomId);
+    if (id === undefined) throw new Error(`fake ${this.serverName} has no events in ${roomId}`);
+    return this.events.get(id)!;
+  }
+
+  /** A make_join/make_knock/make_leave template for `userId` on the fake's latest event (auth events per the spec's selection). */
+  template(roomId: string, userId: string, membership: string): JsonObject {
+    const rules = this.rules(roomId);
+    const latest = this.latestEvent(roomId);
+    const state = this.stateAt(latest.eventId);
+    const tpl: Pdu = {
+      room_id: roomId,
+      type: 'm.room.member',
+      sender: userId,
+      state_key: userId,
+      content: { membership },
+      origin_server_ts: this.tick(),
+      depth: latest.pdu.depth + 1,
+      prev_events: [latest.eventId],
+      auth_events: [],
+      hashes: { sha256: '' },
+      signatures: {},
+    };
+    tpl.auth_events = authEventTypesFor(tpl, rules).flatMap(([t, k]) => state.get(stateKeyOf(t, k)) ?? []);
+    const { hashes: _h, signatures: _s, ...rest } = tpl;
+    return { ...rest, origin: this.serverName } as unknown as JsonObject;
+  }
+
+  /**
+   * Act as a resident of `roomId` for joining and knocking servers: make_join, send_join (v2),
+   * make_knock and send_knock, answered from the fake's graph; sent events become part of it.
+   */
+  serveHandshakes(roomId: string): void {
+    const rules = this.rules(roomId);
+    this.override((req, url) => {
+      const path = decodeURIComponent(url.pathname);
+      const make = /^\/_matrix\/federation\/v1\/make_(join|knock)\/([^/]+)\/(.+)$/.exec(path);
+      if (req.method === 'GET' && make && make[2] === roomId) {
+        return ok({ room_version: rules.id, event: this.template(roomId, make[3], make[1]) });
+      }
+      const send = /^\/_matrix\/federation\/v[12]\/send_(join|knock)\/([^/]+)\/(.+)$/.exec(path);
+      if (req.method === 'PUT' && send && send[2] === roomId) {
+        const before = [...this.stateAt(this.latestEvent(roomId).eventId).values()];
+        this.learn(rules.id, [req.body as Pdu]);
+        if (send[1] === 'knock') {
+          const shown = ['m.room.create', 'm.room.join_rules', 'm.room.name'].flatMap((t) => this.stateAt(this.latestEvent(roomId).eventId).get(stateKeyOf(t, '')) ?? []);
+          return ok({ knock_room_state: shown.map((id) => this.events.get(id)!.pdu) });
+        }
+        return ok({
+          origin: this.serverName,
+          members_omitted: false,
+          state: before.map((id) => this.events.get(id)!.pdu),
+          auth_chain: this.authChain(before).map((id) => this.events.get(id)!.pdu),
+        });
+      }
+      return undefined;
+    });
+  }
+
   /** The fake's state after an event (state key → event ID). */
   stateAt(eventId: string): Map<StateKey, string> {
     return new Map(this.stateAfter.get(eventId) ?? []);

@@ -15,7 +15,7 @@ import { toClientEvent } from '../../events/clientEvent.js';
 import { RoomOutputs } from '../../events/outputs.js';
 import { createApp } from '../../http/app.js';
 import type { Requester, Route } from '../../http/route.js';
-import { openRooms, type Rooms } from '../../rooms/roomsModule.js';
+import { openRooms, type Rooms, type RoomsDeps } from '../../rooms/roomsModule.js';
 import { Database } from '../../storage/db.js';
 import { StreamCounter } from '../../storage/streamCounter.js';
 import { createSyncModule, type SyncModule } from '../../sync/syncModule.js';
@@ -57,6 +57,8 @@ export interface InboundKitOptions {
   /** Serving routes to mount (the inbound API modules), given the kit's parts. */
   routes?: (k: Omit<InboundKit, 'close'>) => import('@parley/federation/api/route').FederationRoute[];
   clientRoutes?: (k: Omit<InboundKit, 'close'>) => Route<unknown, unknown>[];
+  /** Federation seams of the rooms service (joins, knocks, invites of rooms we are not in), e.g. a LateRoomPorts bound later. */
+  remotePorts?: Pick<RoomsDeps, 'remoteJoiner' | 'remoteKnocker' | 'remoteInviter'>;
 }
 
 export async function openInboundKit(opts: InboundKitOptions = {}): Promise<InboundKit> {
@@ -65,7 +67,7 @@ export async function openInboundKit(opts: InboundKitOptions = {}): Promise<Inbo
   const stream = await StreamCounter.open(db);
   const outputs = new RoomOutputs();
   const ourKey = signingKeyFromSeed('ed25519:us', Buffer.alloc(32, 9));
-  const rooms = await openRooms({ db, counter: stream, outputs, serverName: US, signingKey: ourKey, profiles: { profile: async () => ({}) } });
+  const rooms = await openRooms({ db, counter: stream, outputs, serverName: US, signingKey: ourKey, profiles: { profile: async () => ({}) }, ...opts.remotePorts });
   const sync = createSyncModule({
     db,
     stream,

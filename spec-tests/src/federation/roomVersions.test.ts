@@ -1,0 +1,65 @@
+// Rooms of older versions across servers: for each room version a room made on hr (createRoom
+// with room_version) is joined from legal, a message goes each way, and a redaction made
+// on legal strips the event on hr. The versions differ in event ID format (v3+ hashes),
+// redaction rules, where `redacts` lives (v11 moved it into content), and whether the
+// create event is an auth event (dropped in v12) — all of which must agree between servers.
+// Spec: server-server-api.md "Joining Rooms", "Room Versions"; rooms/v3.md … rooms/v12.md.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { makeFederationPki, startFederatedServer, type FederatedServer, type FederationPki } from '../harness/federation.js';
+import { createRoom, enc, expectOk, rawRequest, registerUser, txnId } from '../harness/http.js';
+import { joinVia, text, waitForEvent, type Member } from './threeServers.js';
+
+let tls: FederationPki;
+let hrServer: FederatedServer;
+let legalServer: FederatedServer;
+let alice: Member; // hr
+let bob: Member; // legal
+
+before(async () => {
+  tls = makeFederationPki();
+  [hrServer, legalServer] = await Promise.all([startFederatedServer(tls), startFederatedServer(tls)]);
+  alice = { server: hrServer, user: await registerUser(hrServer, 'alice') };
+  bob = { server: legalServer, user: await registerUser(legalServer, 'bob') };
+});
+
+after(async () => {
+  await Promise.all([hrServer?.server.dispose(), legalServer?.server.dispose()]);
+  tls?.dispose();
+});
+
+for (const version of ['3', '6', '9', '10', '11', '12']) {
+  test(`it should join a version ${version} room on another server and carry messages and a redaction both ways`, async () => {
+    const roomId = await createRoom(hrServer, alice.user, { preset: 'public_chat', name: `v${version}`, room_version: version });
+    const created = expectOk(
+      await rawRequest(hrServer, 'GET', `/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.create/`, { token: alice.user.accessToken }),
+      'read the create event',
+    );
+    assert.equal(created.room_version, version);
+
+    await joinVia(bob, roomId, [hrServer]);
+    const bobCreate = expectOk(
+      await rawRequest(legalServer, 'GET', `/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.create/`, { token: bob.user.accessToken }),
+      'legal knows the room',
+    );
+    assert.equal(bobCreate.room_version, version);
+
+    const fromAlice = await text(alice, roomId, `hello from hr in v${version}`);
+    const seenByBob = await waitForEvent(bob, roomId, fromAlice);
+    assert.equal((seenByBob.content as Record<string, unknown>).body, `hello from hr in v${version}`);
+    if (version === '3') assert.doesNotMatch(fromAlice, /:/, 'v3+ event IDs are hashes without a server name');
+
+    const fromBob = await text(bob, roomId, `hello from legal in v${version}`);
+    await waitForEvent(alice, roomId, fromBob, (e) => (e.content as Record<string, unknown>).body === `hello from legal in v${version}`);
+
+    const redacted = expectOk(
+      await rawRequest(legalServer, 'PUT', `/_matrix/client/v3/rooms/${enc(roomId)}/redact/${enc(fromBob)}/${enc(txnId())}`, {
+        token: bob.user.accessToken,
+        body: { reason: 'oops' },
+      }),
+      'bob redacts his message',
+    );
+    assert.equal(typeof redacted.event_id, 'string');
+    await waitForEvent(alice, roomId, fromBob, (e) => Object.keys((e.content as Record<string, unknown>) ?? {}).length === 0);
+  });
+}
