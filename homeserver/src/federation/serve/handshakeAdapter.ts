@@ -107,7 +107,8 @@ export class MembershipHandshakeAdapter implements MembershipHandshakePort {
     const ids = STRIPPED_TYPES.map((t) => state.get(`${t}\u0000`)).filter((id): id is string => id !== undefined);
     const events = (await this.deps.reader.getEvents(ids)).filter(isStored);
     return {
-      knock_room_state: events.map((e) => ({ type: e.pdu.type, state_key: e.pdu.state_key ?? '', sender: e.pdu.sender, content: e.pdu.content })),
+      // knocks.yaml (v1.16+): full PDUs in the room version's format, including m.room.create.
+      knock_room_state: events.map((e) => e.pdu as unknown as JsonObject),
     };
   }
 

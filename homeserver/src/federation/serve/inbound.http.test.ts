@@ -135,6 +135,26 @@ test('it should let a remote user join through make_join and send_join, returnin
   });
 });
 
+test('it should let a remote user knock through make_knock and send_knock, answering with the room state as full signed PDUs', async () => {
+  await withKit(async (k) => {
+    const alice = k.local('alice');
+    const roomId = await k.createRoom('alice');
+    await k.rooms.events.setState(alice, roomId, 'm.room.join_rules', '', { join_rule: 'knock' });
+    const dan = k.remote.user('dan');
+    const r = encodeURIComponent(roomId);
+    const make = await k.fedCall('GET', `${F}/v1/make_knock/${r}/${encodeURIComponent(dan)}?ver=12`);
+    assert.equal(make.status, 200, JSON.stringify(make.json));
+    await k.teachRemote(roomId);
+    const knock = k.remote.signTemplate(make.json.room_version, make.json.event);
+    const send = await k.fedCall('PUT', `${F}/v1/send_knock/${r}/${encodeURIComponent(knock.eventId)}`, knock.pdu);
+    assert.equal(send.status, 200, JSON.stringify(send.json));
+    const create = send.json.knock_room_state.find((e: { type: string }) => e.type === 'm.room.create');
+    assert.ok(create, 'knocks.yaml (v1.16+): the create event is included');
+    assert.ok(create.signatures?.[US] && create.hashes?.sha256, 'as a full PDU, signed and hashed');
+    assert.equal((await k.rooms.reader.membership(roomId, dan))?.membership, 'knock');
+  });
+});
+
 test('it should refuse make_join for a user of another server and for a room the user may not join', async () => {
   await withKit(async (k) => {
     const alice = k.local('alice');
