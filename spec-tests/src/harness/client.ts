@@ -1,6 +1,6 @@
 // matrix-js-sdk clients for spec tests. The polyfill must load first.
 import './polyfill.js';
-import type { MatrixClient, MatrixEvent, Room } from 'matrix-js-sdk';
+import type { ICreateClientOpts, MatrixClient, MatrixEvent, Room } from 'matrix-js-sdk';
 import type { HasBaseUrl, User } from './http.js';
 import { sleep } from './util.js';
 
@@ -10,6 +10,13 @@ const { logger: globalLogger } = await import('matrix-js-sdk/lib/logger.js');
 const verbose = process.env.PARLEY_SPEC_SDK_LOG === '1';
 // The SDK logs a great deal at debug level; keep only what is asked for.
 (globalLogger as unknown as { setLevel?: (level: string) => void }).setLevel?.(verbose ? 'debug' : 'silent');
+// Child loggers (e.g. MatrixRTCSession's, one per room) set themselves to debug level but copy the
+// root's methodFactory, so without this they print through console.debug regardless of the above.
+if (!verbose) {
+  const root = globalLogger as unknown as { methodFactory?: unknown; rebuild?: () => void };
+  root.methodFactory = () => () => undefined;
+  root.rebuild?.();
+}
 
 interface QuietLogger {
   getChild(namespace: string): QuietLogger;
@@ -71,13 +78,21 @@ function summarise(room: Room | null): string {
     .join('\n');
 }
 
-export function makeClient(server: HasBaseUrl, user: User): TestClient {
+export interface MakeClientOptions {
+  /** Sees every request the SDK makes (path relative to the base URL, body as sent), before it is sent. */
+  onRequest?: (method: string, path: string, body: unknown) => void;
+  /** More options for createClient (e.g. cryptoCallbacks); the server, user and fetch are the harness's. */
+  createOpts?: Partial<ICreateClientOpts>;
+}
+
+export function makeClient(server: HasBaseUrl, user: User, opts: MakeClientOptions = {}): TestClient {
   // Remember the SDK's failed requests so a timeout can say what the server refused.
   const failures: string[] = [];
   const fetchFn: typeof fetch = async (input, init) => {
     const method = init?.method ?? 'GET';
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     const path = url.replace(server.baseUrl, '').replace(/access_token=[^&]*/, 'access_token=…');
+    opts.onRequest?.(method, path, init?.body);
     try {
       const res = await fetch(input, init);
       if (res.status >= 400) {
@@ -95,6 +110,7 @@ export function makeClient(server: HasBaseUrl, user: User): TestClient {
     }
   };
   const client = sdk.createClient({
+    ...opts.createOpts,
     fetchFn,
     baseUrl: server.baseUrl,
     userId: user.userId,
