@@ -7,6 +7,11 @@
 // the same call keeps it in IndexedDB under `databasePrefix`.
 import './polyfill.js';
 import type { ICreateClientOpts, MatrixClient } from 'matrix-js-sdk';
+import { unrefSdkTimers } from './sdkTimers.js';
+
+// The SDK's request-timeout and decryption-retry timers must not keep a Node process alive
+// for minutes after the client is stopped (see sdkTimers.ts).
+unrefSdkTimers();
 
 export type CryptoStorage =
   /** Keys in memory only: a new device per process (Node, tests). */
