@@ -38,6 +38,15 @@ test('it should refuse unknown keys and wrong types, naming the key', () => {
   assert.throws(() => loadConfig({ config: file }), /rate_limit\.enabled/);
 });
 
+test('it should accept every spec-valid server name, IP literals with ports included, and refuse others', () => {
+  for (const name of ['localhost', 'hr.example.org', 'hr.example.org:8448', '127.0.0.1:8448', '[::1]:8448', '[1234:5678::abcd]']) {
+    assert.equal(loadConfig({ serverName: name }).server_name, name);
+  }
+  for (const name of ['bad name', 'example.org:', 'example.org:99999', '::1', 'a/b']) {
+    assert.throws(() => loadConfig({ serverName: name }), /invalid server name/, name);
+  }
+});
+
 test('it should parse IPv4, IPv6 and named listen addresses and reject bad ones', () => {
   assert.deepEqual(parseBind('127.0.0.1:8008'), { host: '127.0.0.1', port: 8008 });
   assert.deepEqual(parseBind('[::1]:8448'), { host: '::1', port: 8448 });

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { isValidServerName } from '@parley/federation/core/ids';
 
 // An IPv4/IPv6 address or CIDR range, e.g. 10.0.0.0/8 or fd00::/8.
 const ipRange = z.string().regex(/^[0-9a-fA-F.:]+(\/\d{1,3})?$/, 'expected an IP address or CIDR range');
@@ -54,6 +55,19 @@ const federationSchema = z
   .strict();
 
 export type FederationConfig = z.infer<typeof federationSchema>;
+
+// Server notices (README.md "Server notices"): absent = off, as in Synapse.
+const serverNoticesSchema = z
+  .object({
+    /** The system user that sends notices, created on start; registering this name is then taken. */
+    system_mxid_localpart: z.string().regex(/^[a-z0-9._=\-/+]+$/, 'expected a lower-case localpart'),
+    system_mxid_display_name: z.string().min(1).optional(),
+    system_mxid_avatar_url: z.string().startsWith('mxc://').optional(),
+    room_name: z.string().min(1).default('Server Notices'),
+  })
+  .strict();
+
+export type ServerNoticesConfig = z.infer<typeof serverNoticesSchema>;
 
 const bucket = z.object({ per_second: z.number().positive(), burst: z.number().int().positive() }).strict();
 
@@ -115,6 +129,8 @@ export const configSchema = z
     /** The media repository (README.md "Configuration reference" explains each key). */
     /** Server-server API: discovery, TLS trust, allow/deny lists, notaries (README.md "Federation"). */
     federation: federationSchema.default(() => federationSchema.parse({})),
+    /** The server notices room (README.md "Server notices"); absent: POST /_synapse/admin/v1/send_server_notice is refused. */
+    server_notices: serverNoticesSchema.optional(),
     media: mediaSchema.default(() => ({ ...MEDIA_DEFAULTS, url_preview_ip_range_whitelist: [], url_preview_ip_range_blacklist: [] })),
   })
   .strict();
@@ -164,6 +180,8 @@ export function loadConfig(flags: ServeFlags): Config {
   if (flags.noRateLimit) cfg.rate_limit.enabled = false;
   if (flags.federationCa?.length) cfg.federation.ca_files = [...cfg.federation.ca_files, ...flags.federationCa];
   if (flags.logLevel) cfg.log.level = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).parse(flags.logLevel);
+  // Spec: appendices.md "Server Name" — it ends every user ID, so a bad one must stop the start.
+  if (!isValidServerName(cfg.server_name)) throw new Error(`invalid server name '${cfg.server_name}': expected a DNS name or IP literal, optionally with :port`);
   return cfg;
 }
 

@@ -58,6 +58,9 @@ export const aliasExists = (alias: string) => new MatrixError(409, 'M_UNKNOWN', 
 // Media
 export const cannotOverwriteMedia = () => new MatrixError(409, 'M_CANNOT_OVERWRITE_MEDIA', 'Media already uploaded');
 export const notYetUploaded = () => new MatrixError(504, 'M_NOT_YET_UPLOADED', 'Content has not yet been uploaded');
+// Server notices (client-server-api/modules/server_notices.md "Client behaviour")
+export const cannotLeaveServerNoticeRoom = () =>
+  new MatrixError(403, 'M_CANNOT_LEAVE_SERVER_NOTICE_ROOM', 'You cannot reject this invite');
 // Messaging features
 export const duplicateAnnotation = () =>
   new MatrixError(400, 'M_DUPLICATE_ANNOTATION', 'You have already sent this annotation for this event');

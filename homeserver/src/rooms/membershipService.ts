@@ -11,7 +11,7 @@ import { forbidden, invalidParam, notFound, unknown } from '../http/errors.js';
 import { Batch } from '../storage/batch.js';
 import type { RoomStorage } from '../storage/roomStorage.js';
 import type { RoomAliases } from './aliasService.js';
-import type { ProfileLookup, RemoteInviter, RemoteJoiner, RemoteKnocker } from './ports.js';
+import type { ProfileLookup, RemoteInviter, RemoteJoiner, RemoteKnocker, RemoteLeaver } from './ports.js';
 import type { RoomView, RoomWriter } from './roomWriter.js';
 import { currentLookup } from './stateLookups.js';
 import type { Membership, RoomReader, StoredEvent } from './types.js';
@@ -27,6 +27,8 @@ export interface MembershipDeps {
   remoteJoiner?: RemoteJoiner;
   /** Absent until federation: knocking on a room this server does not know is then 404. */
   remoteKnocker?: RemoteKnocker;
+  /** Rejecting an invite to (or rescinding a knock on) a room this server is not in (federation). */
+  remoteLeaver?: RemoteLeaver;
   /** Invites of other servers' users are countersigned by their server first (when enabled). */
   remoteInviter?: RemoteInviter;
   /** Reports failures of background work (leaveAllRooms, profileChanged). */
@@ -126,19 +128,24 @@ export class MembershipService {
     return candidates.length === 0 ? undefined : { join_authorised_via_users_server: candidates[0].userId };
   }
 
-  invite(sender: string, roomId: string, target: string, reason?: string): Promise<string> {
-    if (this.deps.remoteInviter?.enabled && serverNameOf(target) !== this.deps.serverName) return this.inviteRemote(sender, roomId, target, reason);
-    return this.change({ roomId, sender, target, membership: 'invite', reason });
+  invite(sender: string, roomId: string, target: string, reason?: string, extra?: JsonObject): Promise<string> {
+    if (this.invitesOverFederation(target)) return this.inviteRemote(sender, roomId, target, reason, extra);
+    return this.change({ roomId, sender, target, membership: 'invite', reason, ...(extra ? { extra } : {}) });
+  }
+
+  /** Whether inviting `target` needs their server's countersignature (another server's user, federation on). */
+  invitesOverFederation(target: string): boolean {
+    return this.deps.remoteInviter?.enabled === true && serverNameOf(target) !== this.deps.serverName;
   }
 
   /**
    * Spec: server-server-api.md "Inviting to a room": the invite is built and authorised here,
    * countersigned by the invitee's server (which may refuse), then written and sent on.
    */
-  private async inviteRemote(sender: string, roomId: string, target: string, reason?: string): Promise<string> {
+  private async inviteRemote(sender: string, roomId: string, target: string, reason?: string, extra?: JsonObject): Promise<string> {
     const version = await this.deps.reader.roomVersion(roomId);
     if (version === undefined) throw notFound('Unknown room');
-    const content = await this.memberContent(target, 'invite', reason);
+    const content = await this.memberContent(target, 'invite', reason, extra);
     const built = await this.deps.writer.prepare(roomId, { type: 'm.room.member', sender, stateKey: target, content });
     const signed = await this.deps.remoteInviter!.invite(version, built, await this.inviteRoomState(roomId, sender));
     const res = await this.deps.writer.append(roomId, async () => [signed]);
@@ -170,6 +177,15 @@ export class MembershipService {
   /** A user leaving, or rejecting an invite; the leave guard (if any) may refuse it. */
   async leave(userId: string, roomId: string, reason?: string): Promise<string> {
     await this.leaveGuard?.(userId, roomId);
+    // Spec: server-server-api.md "Leaving Rooms (Rejecting Invites)": a room known here only by
+    // the user's invite or knock is left through a server that is in it.
+    if (this.deps.remoteLeaver && (await this.deps.reader.roomVersion(roomId)) === undefined) {
+      const mine = await this.deps.reader.membership(roomId, userId);
+      if (mine?.membership === 'invite' || mine?.membership === 'knock') {
+        const content = await this.memberContent(userId, 'leave', reason);
+        return (await this.deps.remoteLeaver.leaveRemote(userId, roomId, mine.eventId, content)).eventId;
+      }
+    }
     return this.change({ roomId, sender: userId, target: userId, membership: 'leave', reason });
   }
 

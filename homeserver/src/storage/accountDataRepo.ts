@@ -49,6 +49,12 @@ export class AccountDataRepo {
     });
   }
 
+  /** The account data of one of the user's rooms. */
+  async ofRoom(userId: string, roomId: string): Promise<AccountDataEntry[]> {
+    const rows = await this.db.range<AccountDataRecord>('useraccountdata_data', prefixRange(key(userId, roomId)));
+    return rows.map(([k, v]) => ({ roomId, type: splitStrings(k)[2], ...v }));
+  }
+
   /** What changed in (after, upTo], in stream order. */
   async since(userId: string, after: number, upTo: number): Promise<AccountDataEntry[]> {
     const rows = await this.db.range<IndexValue>('userstream_accountdata', { gt: key(userId, after), lte: key(userId, upTo) });

@@ -36,6 +36,13 @@ export const KEYSPACES = {
   shortevent_event: 'pdu',
   /** short room u64 · stream u64 → short event (number): a room's timeline in stream order */
   roomstream_event: 'tl',
+  /**
+   * short room u64 · depth u64 → short event (number): history fetched from other servers (backfill), older
+   * than every event of roomstream_event. Such an event's stream position is −depth (Synapse's negative
+   * stream orderings): depth 1 is just before the room's first local position, higher is older. Never in
+   * stream_roomevent, so incremental /sync never sees it; /messages walks on into it (storage/timelineRepo.ts)
+   */
+  roombackfill_event: 'tlback',
   /** stream u64 → [short room, short event]: every room event in the global order (incremental /sync) */
   stream_roomevent: 'st',
   /**
@@ -98,6 +105,8 @@ export const KEYSPACES = {
   regtoken_data: 'regtok',
   /** room ID (utf8) → { by, ts }: rooms blocked by an admin (Synapse's delete-room `block`); joins are refused */
   roomid_blocked: 'roomblock',
+  /** local user ID (utf8) → { roomId, ts }: the user's server notices room (serverNotices/; storage/serverNoticesRepo.ts) */
+  userid_servernoticeroom: 'snroom',
 
   // ── per-user and per-room streams ──────────────────────────────────────────
   /** user ID str· · room ID str· ('' = global) · type str· → { content, stream } */
@@ -199,6 +208,12 @@ export const KEYSPACES = {
   destination_lastseq: 'fedqseq',
   /** destination (utf8) → RetryState { failures, retryAtTs }: backoff, absent when healthy */
   destination_retry: 'fedretry',
+  /**
+   * local user ID (utf8) → SentDeviceList { streamId, devices: device ID → digest, signing?: digest }: what
+   * other servers were last told of the user's devices (m.device_list_update stream_id/prev_id chain) and
+   * cross-signing keys (m.signing_key_update); storage/deviceListOutboxRepo.ts
+   */
+  userid_sentdevicelist: 'fedsentdl',
   // meta_value 'federation_outbox' (storage/federationOutboxRepo.ts): stream position up to which every
   // local room event is in the queues of its destinations (the restart catch-up resumes after it).
 

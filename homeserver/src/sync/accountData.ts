@@ -4,7 +4,7 @@
 import { isValidRoomId } from '@parley/federation/core/ids';
 import { MatrixError, forbidden, invalidParam, notFound } from '../http/errors.js';
 import type { AccountDataEntry, AccountDataRepo } from '../storage/accountDataRepo.js';
-import { KeyedLock } from './keyedLock.js';
+import { KeyedLock } from '../util/keyedLock.js';
 import type { ChangeKeys } from './notifier.js';
 import type { StreamPositions } from './ports.js';
 
@@ -61,6 +61,11 @@ export class AccountDataService {
 
   async get(userId: string, roomId: string | undefined, type: string): Promise<Record<string, unknown> | undefined> {
     return (await this.deps.repo.get(userId, roomId ?? '', type))?.content;
+  }
+
+  /** All of one room's account data up to `upTo` (a room newly joined in an incremental sync). */
+  async ofRoomForSync(userId: string, roomId: string, upTo: number): Promise<AccountDataEntry[]> {
+    return (await this.deps.repo.ofRoom(userId, roomId)).filter((e) => e.stream <= upTo);
   }
 
   /** Everything of the user up to `upTo` (initial sync), or what changed in (since, upTo]. */

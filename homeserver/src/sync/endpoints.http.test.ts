@@ -2,16 +2,11 @@
 // and what reaches /sync.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { expectError } from '../testing/expect.js';
 import { C, withSyncServer, type Harness, type Res } from './testHarness.js';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 const enc = encodeURIComponent;
-
-function expectError(res: Res, status: number, errcode: string) {
-  assert.equal(res.status, status, JSON.stringify(res.json));
-  assert.equal(res.json.errcode, errcode, JSON.stringify(res.json));
-  assert.equal(typeof res.json.error, 'string');
-}
 
 async function setup(h: Harness) {
   const [alice, bob, eve] = [h.user('alice'), h.user('bob'), h.user('eve')];

@@ -11,9 +11,19 @@ import type { RoomEventMatcher } from './filterMatch.js';
 import type { Clock, Viewer, VisibilityFilter } from './ports.js';
 import { readerSource, scanTimeline, type Dir } from './scan.js';
 import type { EventSerializer } from './serialize.js';
-import { encodeToken, parseToken } from './token.js';
+import { encodePageToken as encodeToken, parsePageToken as parseToken } from './token.js';
 
 export const DEFAULT_PAGE_LIMIT = 10;
+/** Below every position: history fetched from other servers has negative positions (storage/timelineRepo.ts). */
+const BOTTOM = -Number.MAX_SAFE_INTEGER;
+
+/**
+ * Fetches older history of a room from other servers (federation backfill) when a backwards
+ * page reaches the earliest event this server has. True when events were added.
+ */
+export interface HistoryBackfill {
+  fill(roomId: string, want: number): Promise<boolean>;
+}
 export const MAX_PAGE_LIMIT = 1000;
 
 export interface PaginationDeps {
@@ -34,9 +44,15 @@ export interface MessagesQuery {
 
 export class PaginationService {
   private readonly now: Clock;
+  private backfill: HistoryBackfill | undefined;
 
   constructor(private readonly deps: PaginationDeps) {
     this.now = deps.now ?? Date.now;
+  }
+
+  /** Federation: fetch older history when /messages dir=b runs out (bound once federation exists). */
+  setBackfill(backfill: HistoryBackfill): void {
+    this.backfill = backfill;
   }
 
   async messages(viewer: Viewer, roomId: string, q: MessagesQuery): Promise<Record<string, unknown>> {
@@ -48,14 +64,21 @@ export class PaginationService {
     const start = from ?? (q.dir === 'b' ? bound : 0);
     const window =
       q.dir === 'b'
-        ? { after: to ?? 0, upTo: Math.min(start, bound), dir: q.dir }
+        ? { after: to ?? BOTTOM, upTo: Math.min(start, bound), dir: q.dir }
         : { after: start, upTo: Math.min(to ?? bound, bound), dir: q.dir };
-    const scan = await scanTimeline(
-      readerSource(this.deps.reader, roomId),
-      window,
-      (batch) => this.keep(viewer.userId, roomId, q.filter, batch),
-      limit,
-    );
+    const keep = (batch: StoredEvent[]) => this.keep(viewer.userId, roomId, q.filter, batch);
+    const source = readerSource(this.deps.reader, roomId);
+    let scan = await scanTimeline(source, window, keep, limit);
+    // Spec: server-server-api.md "Backfilling and retrieving missing events": the page reached the
+    // oldest event we have; other servers of the room may have older ones. Then the page goes on.
+    if (q.dir === 'b' && to === undefined && scan.exhausted && this.backfill && (await this.backfill.fill(roomId, limit))) {
+      if (scan.events.length < limit) {
+        const more = await scanTimeline(source, { after: BOTTOM, upTo: scan.cursor, dir: 'b' }, keep, limit - scan.events.length);
+        scan = { ...more, events: [...scan.events, ...more.events], dropped: scan.dropped || more.dropped };
+      } else {
+        scan = { ...scan, exhausted: false }; // a full page: the fetched history comes with the next one
+      }
+    }
     const now = this.now();
     const body: Record<string, unknown> = {
       start: q.from ?? encodeToken(start),
@@ -79,7 +102,7 @@ export class PaginationService {
     const beforeLimit = Math.floor(limit / 2);
     const source = readerSource(this.deps.reader, roomId);
     const keep = (batch: StoredEvent[]) => this.keep(viewer.userId, roomId, filter, batch);
-    const before = await scanTimeline(source, { after: 0, upTo: ev.stream - 1, dir: 'b' }, keep, beforeLimit);
+    const before = await scanTimeline(source, { after: BOTTOM, upTo: ev.stream - 1, dir: 'b' }, keep, beforeLimit);
     const after = await scanTimeline(source, { after: ev.stream, upTo: bound, dir: 'f' }, keep, limit - beforeLimit);
     const last = after.events.at(-1) ?? ev;
     const now = this.now();

@@ -5,9 +5,9 @@
 import { forbidden, invalidParam, notFound } from '../http/errors.js';
 import type { RoomReader } from '../rooms/types.js';
 import type { ReceiptEntry, ReceiptsRepo } from '../storage/receiptsRepo.js';
+import { KeyedLock } from '../util/keyedLock.js';
 import type { AccountDataService } from './accountData.js';
 import { StreamChangeCache } from './changeCache.js';
-import { KeyedLock } from './keyedLock.js';
 import type { ChangeKeys } from './notifier.js';
 import type { Clock, ReadMarkerListener, StreamPositions } from './ports.js';
 

@@ -34,6 +34,8 @@ export interface RoomsSyncDeps {
   unread: UnreadCounter;
   /** Above this many new events in the window, rooms are probed one by one (default WINDOW_CAP). */
   windowCap?: number;
+  /** A room's account data up to a position: sent whole for a room newly joined (absent: only the window's changes). */
+  roomAccountData?: (userId: string, roomId: string, upTo: number) => Promise<AccountDataEntry[]>;
   /** m.ignored_user_list (messaging/ignoredUsers.ts): invites from ignored users are not sent (ignore_users.md). */
   ignored?: { of(userId: string): Promise<ReadonlySet<string>> };
 }
@@ -120,7 +122,11 @@ export class RoomsSync {
     // A room joined since the token is sent as in an initial sync.
     const since = newlyJoined ? undefined : w.since;
     const ephemeral = await this.ephemeral(w, roomId, since);
-    const accountData = this.roomAccountData(w, roomId);
+    // Also its account data: e.g. tags set while invited (the m.server_notice tag) are not in the window.
+    const accountData =
+      newlyJoined && this.deps.roomAccountData
+        ? this.roomAccountData(w, roomId, await this.deps.roomAccountData(w.viewer.userId, roomId, w.upTo))
+        : this.roomAccountData(w, roomId);
 
     let preloaded: StoredEvent[] | undefined;
     if (since !== undefined) {
@@ -253,8 +259,8 @@ export class RoomsSync {
     return limitMatching(out, f, roomId);
   }
 
-  private roomAccountData(w: SyncWindow, roomId: string): Array<{ type: string; content: unknown }> {
-    const entries = (w.roomAccountData.get(roomId) ?? []).map((e) => ({ type: e.type, content: e.content }));
+  private roomAccountData(w: SyncWindow, roomId: string, all?: AccountDataEntry[]): Array<{ type: string; content: unknown }> {
+    const entries = (all ?? w.roomAccountData.get(roomId) ?? []).map((e) => ({ type: e.type, content: e.content }));
     return limitMatching(entries, w.filter.room.accountData, roomId);
   }
 

@@ -72,7 +72,17 @@ export function createSyncModule(deps: SyncModuleDeps): SyncModule {
   const typing = new TypingService({ reader, stream, notifier, now });
   const filters = new FilterService(new FiltersRepo(db));
   const serializer = new EventSerializer(deps.format, deps.bundle);
-  const rooms = new RoomsSync({ reader, visible: deps.visible, serializer, receipts, typing, unread, windowCap: deps.windowCap, ignored: deps.ignored });
+  const rooms = new RoomsSync({
+    reader,
+    visible: deps.visible,
+    serializer,
+    receipts,
+    typing,
+    unread,
+    windowCap: deps.windowCap,
+    ignored: deps.ignored,
+    roomAccountData: (userId, roomId, upTo) => accountData.ofRoomForSync(userId, roomId, upTo),
+  });
   const sync = new SyncService({ rooms, accountData, notifier, stream, now });
   const pagination = new PaginationService({ reader, visible: deps.visible, serializer, stream, now });
   return {

@@ -23,3 +23,18 @@ export function parseToken(token: string, what: string): number {
   if (pos === undefined) throw invalidParam(`Invalid ${what} token`);
   return pos;
 }
+
+// /messages and /context also reach history fetched from other servers (backfill), which
+// sits at negative positions below a room's first event: `h<n>` stands for position −n.
+// Other endpoints keep the plain form, so a /sync `since` can never point into it.
+const PAGE_HISTORY_TOKEN = /^h(\d{1,15})$/;
+
+export function encodePageToken(position: number): string {
+  return position < 0 ? `h${-position}` : `s${position}`;
+}
+
+/** A /messages or /context token (a sync token or a history position); malformed is 400 M_INVALID_PARAM. */
+export function parsePageToken(token: string, what: string): number {
+  const m = PAGE_HISTORY_TOKEN.exec(token);
+  return m ? -Number(m[1]) : parseToken(token, what);
+}
