@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { canonicalJson, type JsonObjectLike } from '@parley/federation/core/canonicalJson';
 import { stateKeyOf, type StateKey } from '@parley/federation/core/types';
 import { MatrixError } from '../http/errors.js';
 import { openTestRooms, requester, user } from './testing.js';
@@ -67,6 +68,25 @@ test('it should refuse an event over 64 KiB with 413 M_TOO_LARGE and store nothi
     // The same transaction can then succeed with an acceptable body: nothing was recorded for it.
     const id = await t.rooms.events.send(requester('alice'), roomId, 'm.room.message', 'big', { msgtype: 'm.text', body: 'small' });
     assert.equal((await t.rooms.reader.getEvent(id))?.pdu.content.body, 'small');
+  } finally {
+    await t.dispose();
+  }
+});
+
+test('it should measure the 65,536-byte limit on the whole signed PDU, not on the content', async () => {
+  const t = await openTestRooms();
+  try {
+    const roomId = await publicRoom(t, 'alice');
+    const send = (txn: string, body: string) => t.rooms.events.send(requester('alice'), roomId, 'm.room.message', txn, { msgtype: 'm.text', body });
+    // Spec: client-server-api/_index.md "Size limits" — the content alone fits, the event with its envelope does not.
+    const content = { msgtype: 'm.text', body: 'x'.repeat(65_000) };
+    assert.ok(Buffer.byteLength(JSON.stringify(content)) < 65_536);
+    await assert.rejects(send('fits-content', content.body), (err: unknown) => err instanceof MatrixError && err.status === 413);
+    // An event just under the limit once signed is accepted.
+    const probe = await t.rooms.reader.getEvent(await send('probe', 'x'.repeat(60_000)));
+    const overhead = Buffer.byteLength(canonicalJson(probe!.pdu as JsonObjectLike)) - 60_000;
+    const id = await send('near-limit', 'x'.repeat(65_536 - overhead - 16));
+    assert.ok(Buffer.byteLength(canonicalJson((await t.rooms.reader.getEvent(id))!.pdu as JsonObjectLike)) <= 65_536);
   } finally {
     await t.dispose();
   }

@@ -23,7 +23,12 @@ export class Database {
       spaces.set(name, level.sublevel<Buffer, unknown>(prefix, { keyEncoding: 'buffer', valueEncoding: 'json' }) as Keyspace);
     }
     const db = new Database(level, spaces);
-    await migrate(db);
+    try {
+      await migrate(db);
+    } catch (err) {
+      await level.close(); // e.g. a newer schema: release the lock for whoever opens it next
+      throw err;
+    }
     return db;
   }
 

@@ -3,21 +3,27 @@
 import type { Database } from './db.js';
 import { SCHEMA_VERSION } from './schema.js';
 
+export type MigrationSteps = Record<number, (db: Database) => Promise<void>>;
+
 /** Step n upgrades a database from version n to n+1. None yet: version 1 is the first layout. */
-const steps: Record<number, (db: Database) => Promise<void>> = {};
+const STEPS: MigrationSteps = {};
 
 const VERSION_KEY = Buffer.from('schema_version');
 
-export async function migrate(db: Database): Promise<void> {
-  let version = await db.get<number>('meta_value', VERSION_KEY);
+/** The schema version a database is stamped with (undefined before its first open). */
+export const schemaVersionOf = (db: Database): Promise<number | undefined> => db.get<number>('meta_value', VERSION_KEY);
+
+/** `steps` and `target` are parameters so that tests can exercise the mechanism. */
+export async function migrate(db: Database, steps: MigrationSteps = STEPS, target: number = SCHEMA_VERSION): Promise<void> {
+  let version = await schemaVersionOf(db);
   if (version === undefined) {
-    await db.write([db.put('meta_value', VERSION_KEY, SCHEMA_VERSION)]);
+    await db.write([db.put('meta_value', VERSION_KEY, target)]);
     return;
   }
-  if (version > SCHEMA_VERSION) {
-    throw new Error(`database schema version ${version} is newer than this Parley understands (${SCHEMA_VERSION})`);
+  if (version > target) {
+    throw new Error(`database schema version ${version} is newer than this Parley understands (${target})`);
   }
-  while (version < SCHEMA_VERSION) {
+  while (version < target) {
     const step = steps[version];
     if (!step) throw new Error(`no migration from schema version ${version}`);
     await step(db);

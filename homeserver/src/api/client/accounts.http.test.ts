@@ -3,53 +3,27 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pino } from 'pino';
-import { createApp } from '../../http/app.js';
-import { Database } from '../../storage/db.js';
+import { expectError } from '../../testing/expect.js';
+import { serveTestApp, type Call } from '../../testing/http.js';
+import { openTestDatabase } from '../../testing/storage.js';
 import { createAccountsModule } from '../../users/accountsModule.js';
 import { noopAccountPorts } from '../../users/ports.js';
 
 const SERVER = 'example.test';
 const C = '/_matrix/client/v3';
 
-interface Res {
-  status: number;
-  json: Record<string, any>;
-}
-type Call = (method: string, path: string, opts?: { body?: unknown; token?: string }) => Promise<Res>;
-
 async function withServer(registration: { open: boolean; shared_secret?: string }, fn: (call: Call) => Promise<void>) {
-  const dir = mkdtempSync(join(tmpdir(), 'parley-accounts-http-'));
-  const db = await Database.open(dir);
+  const { db, close } = await openTestDatabase({ prefix: 'parley-accounts-http-' });
   const logger = pino({ level: 'silent' });
   const m = createAccountsModule(db, { serverName: SERVER, registration, scryptCost: { N: 1024, r: 8, p: 1 } }, noopAccountPorts(), logger);
-  const app = createApp({ routes: m.routes, authenticator: m.accounts, rateLimiter: undefined, logger, allowQueryToken: false });
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const call: Call = async (method, path, opts = {}) => {
-    const headers: Record<string, string> = {};
-    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-    if (opts.body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(base + path, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
-    return { status: res.status, json: (await res.json()) as Record<string, any> };
-  };
+  const http = await serveTestApp(m.routes, m.accounts, { logger });
   try {
-    await fn(call);
+    await fn(http.call);
   } finally {
-    await new Promise((r) => server.close(r));
-    await db.close();
-    rmSync(dir, { recursive: true, force: true });
+    await http.close();
+    await close();
   }
-}
-
-function expectError(res: Res, status: number, errcode: string) {
-  assert.equal(res.status, status, JSON.stringify(res.json));
-  assert.equal(res.json.errcode, errcode, JSON.stringify(res.json));
 }
 
 /** Registration through the dummy UIA stage. */
@@ -116,6 +90,9 @@ test('it should answer a wrong password with 403 M_FORBIDDEN and an unknown logi
     expectError(await login('wrong'), 403, 'M_FORBIDDEN');
     assert.equal((await login('right')).status, 200);
     expectError(await call('POST', `${C}/login`, { body: { type: 'm.login.token', token: 'x' } }), 400, 'M_UNKNOWN');
+    const wrongType = await call('POST', `${C}/login`, { body: { type: 'm.login.password', identifier: { type: 'm.id.user', user: 42 }, password: 'right' } });
+    expectError(wrongType, 400, 'M_BAD_JSON');
+    assert.match(wrongType.json.error, /identifier\.user/);
     const flows = await call('GET', `${C}/login`);
     assert.deepEqual(flows.json, { flows: [{ type: 'm.login.password' }] });
   });

@@ -12,7 +12,8 @@ export interface LoginDeps {
 
 const loginBody = z.looseObject({
   type: z.string(),
-  identifier: z.looseObject({ type: z.string() }).optional(),
+  // `user` typed here so that a wrong type is M_BAD_JSON naming 'identifier.user'; other identifier types keep their own keys.
+  identifier: z.looseObject({ type: z.string(), user: z.string().optional() }).optional(),
   user: z.string().optional(),
   medium: z.string().optional(),
   address: z.string().optional(),
