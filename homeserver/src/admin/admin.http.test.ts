@@ -10,15 +10,12 @@ import { pino } from 'pino';
 import { configSchema, type Config } from '../config/config.js';
 import { startHomeserver } from '../main.js';
 import { createUserCommand, DatabaseLockedError, setAdminCommand } from './cliAdmin.js';
+import { expectError, expectOk as ok } from '../testing/expect.js';
+import { httpCaller, type Call } from '../testing/http.js';
 
 const C = '/_matrix/client/v3';
 const A = '/_synapse/admin';
 const enc = encodeURIComponent;
-
-interface Res {
-  status: number;
-  json: any;
-}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -32,7 +29,7 @@ async function freePort(): Promise<number> {
 
 interface Ctx {
   config: Config;
-  call(method: string, path: string, opts?: { token?: string; body?: unknown }): Promise<Res>;
+  call: Call;
   register(localpart: string, password?: string): Promise<{ userId: string; token: string }>;
   login(localpart: string, password?: string): Promise<string>;
   uid(localpart: string): string;
@@ -55,13 +52,7 @@ async function withServer(fn: (c: Ctx) => Promise<void>, opts: { requiresToken?:
   await opts.beforeStart?.(config);
   const server = await startHomeserver(config, pino({ level: 'silent' }));
   const base = `http://127.0.0.1:${port}`;
-  const call: Ctx['call'] = async (method, path, o = {}) => {
-    const headers: Record<string, string> = { 'user-agent': 'admin-test/1.0' };
-    if (o.token) headers.authorization = `Bearer ${o.token}`;
-    if (o.body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(base + path, { method, headers, body: o.body === undefined ? undefined : JSON.stringify(o.body) });
-    return { status: res.status, json: await res.json() };
-  };
+  const call = httpCaller(base, { 'user-agent': 'admin-test/1.0' });
   const login = async (localpart: string, password = `${localpart}-password`) =>
     ok(await call('POST', `${C}/login`, { body: { type: 'm.login.password', identifier: { type: 'm.id.user', user: localpart }, password } }))
       .access_token as string;
@@ -81,15 +72,6 @@ async function withServer(fn: (c: Ctx) => Promise<void>, opts: { requiresToken?:
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-function ok(res: Res, status = 200): any {
-  assert.equal(res.status, status, JSON.stringify(res.json));
-  return res.json;
-}
-function expectError(res: Res, status: number, errcode: string): void {
-  assert.equal(res.status, status, JSON.stringify(res.json));
-  assert.equal(res.json.errcode, errcode, JSON.stringify(res.json));
 }
 
 test('it should let an admin list users while a normal user gets 403 M_FORBIDDEN', async () => {

@@ -12,7 +12,7 @@ import { badJson, invalidParam, missingParam, notFound } from '../http/errors.js
 import type { StageResult, UiaSession, UiaStage } from '../auth/uia.js';
 import type { BatchOp } from '../storage/db.js';
 import type { RegistrationTokenRecord, RegistrationTokensRepo } from '../storage/registrationTokensRepo.js';
-import { KeyedMutex } from '../users/keyedMutex.js';
+import { KeyedLock } from '../util/keyedLock.js';
 
 export const REGISTRATION_TOKEN = 'm.login.registration_token';
 
@@ -38,7 +38,7 @@ export interface NewTokenOptions {
 }
 
 export class RegistrationTokens {
-  private readonly locks = new KeyedMutex();
+  private readonly locks = new KeyedLock();
   /** token → UIA session ID → when that session expires. */
   private readonly holds = new Map<string, Map<string, number>>();
 

@@ -1,17 +1,7 @@
 // Cross-signing keys and signature uploads through the key server on a real database.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { E2eeError } from '@parley/e2ee';
-import { FakeCrossSigningKey, withE2ee, type FakeDevice, type Kit } from './testKit.js';
-
-async function rejectsWith(p: Promise<unknown>, errcode: string, status: number) {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof E2eeError, `expected an E2eeError, got ${String(e)}`);
-    assert.equal(e.errcode, errcode, e.message);
-    assert.equal(e.status, status);
-    return true;
-  });
-}
+import { FakeCrossSigningKey, rejectsWith, withE2ee, type FakeDevice, type Kit } from './testKit.js';
 
 /** Upload device keys and a full set of cross-signing keys for `d`. */
 async function setUp(k: Kit, d: FakeDevice) {

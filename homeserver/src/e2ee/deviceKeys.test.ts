@@ -1,17 +1,7 @@
 // Device keys, one-time keys and fallback keys through the key server on a real database.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { E2eeError } from '@parley/e2ee';
-import { withE2ee } from './testKit.js';
-
-async function rejectsWith(p: Promise<unknown>, errcode: string, status: number) {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof E2eeError, `expected an E2eeError, got ${String(e)}`);
-    assert.equal(e.errcode, errcode, e.message);
-    assert.equal(e.status, status);
-    return true;
-  });
-}
+import { rejectsWith, withE2ee } from './testKit.js';
 
 describe('device keys', () => {
   it('it should publish signed device keys and show them with the display name to other users', async () => {

@@ -1,24 +1,21 @@
 // Test support (imported by *.test.ts only): the real accounts, rooms, sync and
 // E2EE modules on a temp database, served through createApp; and a fake client
 // device that holds real ed25519 keys and signs what it uploads.
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pino } from 'pino';
 import { encodeBase64 } from '@parley/federation/core/base64';
 import type { JsonObjectLike } from '@parley/federation/core/canonicalJson';
 import { generateSigningKey, signingKeyFromSeed, type SigningKey } from '@parley/federation/signing/ed25519Key';
 import { computeSignature, signJson } from '@parley/federation/signing/signJson';
-import type { CrossSigningKey, DeviceKeys, JsonMap } from '@parley/e2ee';
-import { toClientEvent } from '../events/clientEvent.js';
-import { RoomOutputs } from '../events/outputs.js';
-import { createApp } from '../http/app.js';
-import { openRooms, type Rooms } from '../rooms/roomsModule.js';
-import { Database } from '../storage/db.js';
-import { StreamCounter } from '../storage/streamCounter.js';
-import { createSyncModule, type SyncModule } from '../sync/syncModule.js';
+import { E2eeError, type CrossSigningKey, type DeviceKeys, type JsonMap } from '@parley/e2ee';
+import type { Rooms } from '../rooms/roomsModule.js';
+import type { Database } from '../storage/db.js';
+import type { StreamCounter } from '../storage/streamCounter.js';
+import type { SyncModule } from '../sync/syncModule.js';
+import { serveTestApp, type Res } from '../testing/http.js';
+import { openTestRoomsModule, openTestSync } from '../testing/rooms.js';
+import { openTestStorage } from '../testing/storage.js';
 import { createAccountsModule, type AccountsModule } from '../users/accountsModule.js';
 import { noopAccountPorts } from '../users/ports.js';
 import { createE2eeModule, type E2eeModule } from './e2eeModule.js';
@@ -30,10 +27,7 @@ export const PASSWORD = 'correct horse';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Json = any;
 
-export interface Res {
-  status: number;
-  json: Json;
-}
+export type { Res };
 
 /** A logged-in device that signs its keys like a real client would. */
 export class FakeDevice {
@@ -120,29 +114,13 @@ export interface Kit {
 }
 
 export async function withE2ee(fn: (k: Kit) => Promise<void>): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'parley-e2ee-'));
-  const db = await Database.open(dir);
-  const stream = await StreamCounter.open(db);
+  const storage = await openTestStorage({ prefix: 'parley-e2ee-' });
+  const { db, stream, outputs } = storage;
   const logger = pino({ level: 'silent' });
-  const outputs = new RoomOutputs();
-  const rooms = await openRooms({
-    db,
-    counter: stream,
-    outputs,
-    serverName: SERVER,
-    signingKey: generateSigningKey(),
-    profiles: { profile: async () => ({}) },
-  });
+  const rooms = await openTestRoomsModule(storage, { serverName: SERVER });
   const ports = noopAccountPorts();
   const accounts = createAccountsModule(db, { serverName: SERVER, registration: { open: true }, scryptCost: { N: 1024, r: 8, p: 1 } }, ports, logger);
-  const sync = createSyncModule({
-    db,
-    stream,
-    reader: rooms.reader,
-    outputs,
-    visible: (userId, roomId, events) => rooms.visibility.filter(userId, roomId, events),
-    format: toClientEvent,
-  });
+  const sync = openTestSync(storage, rooms);
   const e2ee = createE2eeModule({
     db,
     serverName: SERVER,
@@ -156,25 +134,7 @@ export async function withE2ee(fn: (k: Kit) => Promise<void>): Promise<void> {
   ports.deviceEvents = e2ee.deviceEvents;
   sync.sync.addExtension(e2ee.service.syncExtension);
 
-  const app = createApp({
-    routes: [...accounts.routes, ...sync.routes, ...e2ee.routes],
-    authenticator: accounts.accounts,
-    rateLimiter: undefined,
-    logger,
-    allowQueryToken: false,
-  });
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-
-  const call: Kit['call'] = async (method, path, opts = {}) => {
-    const headers: Record<string, string> = {};
-    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-    if (opts.body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(base + path, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
-    const text = await res.text();
-    return { status: res.status, json: text ? JSON.parse(text) : undefined };
-  };
+  const http = await serveTestApp([...accounts.routes, ...sync.routes, ...e2ee.routes], accounts.accounts, { logger });
   const kit: Kit = {
     db,
     stream,
@@ -190,7 +150,7 @@ export async function withE2ee(fn: (k: Kit) => Promise<void>): Promise<void> {
       const s = await accounts.accounts.newSession(userId, { deviceId });
       return new FakeDevice(userId, s.deviceId, s.accessToken);
     },
-    call,
+    call: http.call,
     async sharedRoom(owner, ...others) {
       const { room_id } = await rooms.creator.createRoom(owner.requester, { preset: 'public_chat' });
       for (const o of others) await rooms.membership.join(o.userId, room_id);
@@ -201,11 +161,20 @@ export async function withE2ee(fn: (k: Kit) => Promise<void>): Promise<void> {
     await fn(kit);
   } finally {
     sync.close();
-    await new Promise((r) => server.close(r));
+    await http.close();
     await rooms.drain();
-    await db.close();
-    rmSync(dir, { recursive: true, force: true });
+    await storage.close();
   }
+}
+
+/** Assert that `p` rejects with an E2eeError of this errcode and status. */
+export async function rejectsWith(p: Promise<unknown>, errcode: string, status: number): Promise<void> {
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(e instanceof E2eeError, `expected an E2eeError, got ${String(e)}`);
+    assert.equal(e.errcode, errcode, e.message);
+    assert.equal(e.status, status);
+    return true;
+  });
 }
 
 /** `n` random bytes as unpadded base64 (stands in for a Curve25519 public key). */

@@ -9,6 +9,8 @@ import { z } from 'zod';
 import {
   MatrixError,
   badJson,
+  invalidParam,
+  missingParam,
   methodNotAllowed,
   missingToken,
   notJson,
@@ -106,8 +108,9 @@ async function handle(r: Route<unknown, unknown>, req: Request, res: Response, d
   if (r.rateLimit && deps.rateLimiter) deps.rateLimiter.take(r.rateLimit, requester?.userId ?? origin ?? req.ip ?? '?');
   const ctx = {
     params: req.params as Record<string, string>,
-    query: r.query ? validate(r.query, req.query, 'query parameter') : req.query,
-    body: r.body ? validate(r.body, body, 'field') : undefined,
+    // A bad query parameter is a parameter with the wrong value (M_INVALID_PARAM); a bad body is bad JSON.
+    query: r.query ? validate(r.query, req.query, 'query parameter', invalidParam, missingParam) : req.query,
+    body: r.body ? validate(r.body, body, 'field', badJson) : undefined,
     requester,
     origin,
     ip: req.ip ?? '',
@@ -225,13 +228,20 @@ function readJsonBody(req: Request, limit: number): Promise<unknown> {
   });
 }
 
-function validate<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+function validate<T>(
+  schema: z.ZodType<T>,
+  value: unknown,
+  what: string,
+  error: (msg: string) => MatrixError,
+  missing: (msg: string) => MatrixError = error,
+): T {
   const res = schema.safeParse(value);
   if (res.success) return res.data;
   const issue = res.error.issues[0];
   const path = issue.path.join('.');
   const where = path ? `${what} '${path}'` : 'request';
-  throw badJson(`Invalid ${where}: ${issue.message}`);
+  if (issue.code === 'invalid_type' && issue.input === undefined) throw missing(`Missing ${where}`);
+  throw error(`Invalid ${where}: ${issue.message}`);
 }
 
 function asMatrixError(err: unknown, logger: Logger, req: Request): MatrixError {

@@ -13,7 +13,7 @@ import {
   unknown,
 } from '../http/errors.js';
 import type { MediaRecord, MediaRepo, ThumbnailRecord } from '../storage/mediaRepo.js';
-import { KeyedLock } from '../sync/keyedLock.js';
+import { KeyedLock } from '../util/keyedLock.js';
 import { isValidMediaId, mxcUri, newMediaId } from './mediaIds.js';
 import { ContentGuard } from './contentGuard.js';
 import type { MediaStore } from './mediaStore.js';

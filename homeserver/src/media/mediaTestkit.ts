@@ -1,15 +1,13 @@
 // For tests: the media module behind the real HTTP stack (createApp) with a real
 // database and file store in a temporary directory, and two signed-in users.
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { configSchema, type MediaConfig } from '../config/config.js';
-import { createApp } from '../http/app.js';
-import type { Requester } from '../http/route.js';
-import { Database } from '../storage/db.js';
 import { MediaRepo } from '../storage/mediaRepo.js';
+import { serveTestApp } from '../testing/http.js';
+import { openTestDatabase } from '../testing/storage.js';
+import { TestUsers } from '../testing/users.js';
 import { createMediaModule, type MediaModule } from './mediaModule.js';
 
 export const SERVER = 'media.test';
@@ -30,25 +28,15 @@ export interface MediaTestServer {
 }
 
 export async function withMediaServer(media: Partial<MediaConfig>, fn: (s: MediaTestServer) => Promise<void>): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'parley-media-'));
-  const db = await Database.open(join(dir, 'db'));
+  const { dir, db, close } = await openTestDatabase({ prefix: 'parley-media-', dbSubdir: 'db' });
   const logger = pino({ level: 'silent' });
   const config = configSchema.parse({ media }).media;
-  const users: Record<string, Requester> = {
-    [ALICE.token]: { userId: ALICE.userId, deviceId: 'A', isAdmin: false },
-    [BOB.token]: { userId: BOB.userId, deviceId: 'B', isAdmin: false },
-  };
+  const users = new TestUsers(SERVER);
+  users.add('alice', { deviceId: 'A', token: ALICE.token });
+  users.add('bob', { deviceId: 'B', token: BOB.token });
   const module = await createMediaModule(db, { serverName: SERVER, dataDir: dir, media: config }, logger);
-  const app = createApp({
-    routes: module.routes,
-    authenticator: { authenticate: async (t) => users[t] },
-    rateLimiter: undefined,
-    logger,
-    allowQueryToken: false,
-  });
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const http = await serveTestApp(module.routes, users, { logger });
+  const { base } = http;
   const storeRoot = join(dir, 'media');
   const walk = (d: string): string[] =>
     readdirSync(d).flatMap((n) => (statSync(join(d, n)).isDirectory() ? walk(join(d, n)) : [join(d, n)]));
@@ -69,9 +57,7 @@ export async function withMediaServer(media: Partial<MediaConfig>, fn: (s: Media
     });
   } finally {
     module.close();
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-    await db.close();
-    rmSync(dir, { recursive: true, force: true });
+    await http.close({ force: true });
+    await close();
   }
 }

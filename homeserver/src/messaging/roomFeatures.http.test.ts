@@ -229,6 +229,6 @@ test('it should list the rooms two users are both joined to', async () => {
       assert.deepEqual(res.json.joined, [shared]);
     }
     assert.deepEqual((await h.call('GET', `${C1}/mutual_rooms?user_id=nonsense`, { token: alice.token })).json, { joined: [], count: 0 });
-    assert.equal((await h.call('GET', `${C1}/mutual_rooms`, { token: alice.token })).json.errcode, 'M_BAD_JSON');
+    assert.equal((await h.call('GET', `${C1}/mutual_rooms`, { token: alice.token })).json.errcode, 'M_MISSING_PARAM');
   });
 });

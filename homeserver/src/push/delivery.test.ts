@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { expectError } from '../testing/expect.js';
 import { C, withPushServer, type PushHarness, type Res, type TestUser } from './testHarness.js';
 
 interface Gateway {
@@ -48,11 +49,6 @@ async function eventually(what: string, cond: () => Promise<boolean>, ms = 5000)
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
-}
-
-function expectError(res: Res, status: number, errcode: string) {
-  assert.equal(res.status, status, JSON.stringify(res.json));
-  assert.equal(res.json.errcode, errcode, JSON.stringify(res.json));
 }
 
 const pusherBody = (url: string, extra: Record<string, unknown> = {}) => ({

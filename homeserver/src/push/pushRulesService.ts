@@ -5,7 +5,7 @@
 import { notFound, unknown, unrecognized } from '../http/errors.js';
 import { Lru } from '../storage/lru.js';
 import type { PushRulesRepo } from '../storage/pushRulesRepo.js';
-import { KeyedLock } from '../sync/keyedLock.js';
+import { KeyedLock } from '../util/keyedLock.js';
 import { normaliseActions } from './actions.js';
 import type { DefaultRuleOptions } from './defaultRules.js';
 import {

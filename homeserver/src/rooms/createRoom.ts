@@ -72,10 +72,14 @@ export class RoomCreator {
 
     // Member contents read profiles, so they are prepared before entering the room's queue.
     const creatorJoin = await this.deps.membership.memberContent(creator, 'join');
-    const invites = await Promise.all(
-      invitees.map((u) => this.deps.membership.memberContent(u, 'invite', undefined, req.is_direct ? { is_direct: true } : undefined)),
-    );
+    const inviteExtra = req.is_direct ? { is_direct: true } : undefined;
+    // Other servers' users are invited once the room exists: their server must countersign
+    // each invite (server-server-api.md "Inviting to a room"), as Synapse does after creation.
+    const remoteInvitees = invitees.filter((u) => this.deps.membership.invitesOverFederation(u));
+    const batchInvitees = invitees.filter((u) => !remoteInvitees.includes(u));
+    const invites = await Promise.all(batchInvitees.map((u) => this.deps.membership.memberContent(u, 'invite', undefined, inviteExtra)));
     const release = alias ? await this.deps.aliases.claim(alias, () => roomInUse(`Room alias ${alias} is already in use`)) : undefined;
+    let created: string;
     try {
       const { roomId } = await this.deps.writer.create({
         version,
@@ -85,14 +89,14 @@ export class RoomCreator {
         then: () => [
           { type: 'm.room.member', sender: creator, stateKey: creator, content: creatorJoin },
           ...this.stateDrafts(req, rules, preset, creator, invitees, alias),
-          ...invitees.map((u, i): EventDraft => ({ type: 'm.room.member', sender: creator, stateKey: u, content: invites[i] })),
+          ...batchInvitees.map((u, i): EventDraft => ({ type: 'm.room.member', sender: creator, stateKey: u, content: invites[i] })),
         ],
         alsoStage: (batch, roomId, shortRoom) => {
           if (alias) this.deps.aliases.stage(batch, alias, shortRoom, roomId, creator);
           if (req.visibility === 'public') this.deps.published.stage(batch, roomId, true);
         },
       });
-      return { room_id: roomId, ...(alias ? { room_alias: alias } : {}) };
+      created = roomId;
     } catch (err) {
       // The request's state did not pass the auth rules (e.g. an override that leaves the creator powerless).
       if (err instanceof MatrixError && err.errcode === 'M_FORBIDDEN') throw invalidRoomState(err.message);
@@ -100,6 +104,9 @@ export class RoomCreator {
     } finally {
       release?.();
     }
+    // A refusal by the invitee's server is its answer (e.g. 403), not a problem of the request's state.
+    for (const u of remoteInvitees) await this.deps.membership.invite(creator, created, u, undefined, inviteExtra);
+    return { room_id: created, ...(alias ? { room_alias: alias } : {}) };
   }
 
   /** Steps 3–7 of the spec's order: power levels, canonical alias, preset state, initial_state, name, topic. */

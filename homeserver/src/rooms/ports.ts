@@ -24,6 +24,15 @@ export interface RemoteKnocker {
   knockRemote(userId: string, roomIdOrAlias: string, servers: string[], content: Record<string, unknown>): Promise<{ roomId: string }>;
 }
 
+/**
+ * Rejects an invite to (or rescinds a knock on) a room this server is not in, over federation
+ * (make_leave/send_leave through the inviting or a resident server). Absent until federation.
+ */
+export interface RemoteLeaver {
+  /** Resolves once the leave is stored locally (shown in /sync rooms.leave); `membershipEventId` is the invite or knock. */
+  leaveRemote(userId: string, roomId: string, membershipEventId: string, content: Record<string, unknown>): Promise<{ eventId: string }>;
+}
+
 /** Resolves room aliases of other servers over federation (query/directory). */
 export interface RemoteAliasResolver {
   /** Undefined when the alias's server does not know it. */

@@ -164,10 +164,15 @@ export class RemoteSession {
     return this.persistOutlierMembership(event, 'knock');
   }
 
-  private async persistOutlierMembership(event: RoomEvent, membership: 'invite' | 'knock'): Promise<void> {
+  /**
+   * A membership of a local user in a room this server is not in (an invite, a knock, or the
+   * leave that rejects or rescinds one): an outlier with a stream position and the membership
+   * index, so /sync lists the room under rooms.invite, rooms.knock or rooms.leave.
+   */
+  async persistOutlierMembership(event: RoomEvent, membership: 'invite' | 'knock' | 'leave'): Promise<void> {
     const { storage, counter } = this.deps;
     const target = event.pdu.state_key;
-    if (typeof target !== 'string') throw new Error(`an ${membership} needs a state_key`);
+    if (typeof target !== 'string') throw new Error(`a ${membership} membership needs a state_key`);
     if ((await storage.events.byId(event.eventId)) !== undefined) return;
     const batch = new Batch();
     const shortRoom = this.head?.shortRoom ?? (await storage.ids.rooms.alloc(this.roomId, batch));

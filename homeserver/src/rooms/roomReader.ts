@@ -82,7 +82,12 @@ export class StoredRoomReader implements RoomReader {
     if (short === undefined) return new Map();
     const last = await this.s.timeline.lastAtOrBefore(short, at);
     const ev = last && (await this.s.events.byShort(last.shortEvent));
-    return ev ? new Map(await this.longState(ev.groupAfter)) : new Map();
+    if (ev) return new Map(await this.longState(ev.groupAfter));
+    // Before the room's first event here: the state before that event. For a room joined over
+    // federation that is the state the resident gave with our join (send_join), not nothing.
+    const [firstShort] = await this.s.timeline.roomRange(short, { after: at, dir: 'f', limit: 1 });
+    const first = firstShort === undefined ? undefined : await this.s.events.byShort(firstShort);
+    return first ? new Map(await this.longState(first.groupBefore)) : new Map();
   }
 
   async membership(roomId: string, userId: string): Promise<MemberRecord | undefined> {

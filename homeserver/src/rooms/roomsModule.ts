@@ -7,7 +7,7 @@ import { RoomAliases } from './aliasService.js';
 import { RoomCreator } from './createRoom.js';
 import { EventService } from './eventService.js';
 import { MembershipService } from './membershipService.js';
-import type { ProfileLookup, RemoteAliasResolver, RemoteInviter, RemoteJoiner, RemoteKnocker } from './ports.js';
+import type { ProfileLookup, RemoteAliasResolver, RemoteInviter, RemoteJoiner, RemoteKnocker, RemoteLeaver } from './ports.js';
 import { RoomQueries } from './roomQueries.js';
 import { RoomQueue } from './roomQueue.js';
 import { relationSendCheck } from './relationChecks.js';
@@ -25,6 +25,8 @@ export interface RoomsDeps {
   remoteJoiner?: RemoteJoiner;
   /** Knocks on rooms this server is not in (federation). */
   remoteKnocker?: RemoteKnocker;
+  /** Rejected invites and rescinded knocks of rooms this server is not in (federation). */
+  remoteLeaver?: RemoteLeaver;
   /** Countersigning of invites of other servers' users (federation). */
   remoteInviter?: RemoteInviter;
   /** Resolves aliases of other servers (federation). */
@@ -75,6 +77,7 @@ export async function openRooms(deps: RoomsDeps): Promise<Rooms> {
     serverName: deps.serverName,
     ...(deps.remoteJoiner ? { remoteJoiner: deps.remoteJoiner } : {}),
     ...(deps.remoteKnocker ? { remoteKnocker: deps.remoteKnocker } : {}),
+    ...(deps.remoteLeaver ? { remoteLeaver: deps.remoteLeaver } : {}),
     ...(deps.remoteInviter ? { remoteInviter: deps.remoteInviter } : {}),
     ...(deps.onError ? { onError: deps.onError } : {}),
     ...(deps.blocked ? { blocked: deps.blocked } : {}),

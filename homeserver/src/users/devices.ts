@@ -14,7 +14,7 @@ import type { Requester } from '../http/route.js';
 import type { BatchOp } from '../storage/db.js';
 import type { DeviceRecord, DevicesRepo } from '../storage/devicesRepo.js';
 import type { UsersRepo } from '../storage/usersRepo.js';
-import { KeyedMutex, type UserLock } from './keyedMutex.js';
+import { KeyedLock } from '../util/keyedLock.js';
 import type { AccountPorts } from './ports.js';
 import { TokenCache } from './tokenCache.js';
 import { hashToken, isValidDeviceId, newAccessToken, newDeviceId } from './tokens.js';
@@ -48,8 +48,13 @@ export interface PlannedDeletion {
   tokenHashes: string[];
 }
 
+/** The per-user critical section shared by the account, device and profile services. */
+export interface UserLock {
+  withUserLock<T>(userId: string, fn: () => Promise<T>): Promise<T>;
+}
+
 export class DeviceManager implements Authenticator, UserLock {
-  private readonly locks = new KeyedMutex();
+  private readonly locks = new KeyedLock();
   private readonly cache: TokenCache;
   /** When each device's last-seen record was last written (user · device → ms). */
   private readonly lastSeenWrite = new Map<string, number>();

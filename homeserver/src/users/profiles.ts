@@ -6,7 +6,7 @@ import { serverNameOf } from '@parley/federation/core/ids';
 import type { Logger } from 'pino';
 import { forbidden, invalidParam, notFound } from '../http/errors.js';
 import type { Profile, UsersRepo } from '../storage/usersRepo.js';
-import type { UserLock } from './keyedMutex.js';
+import type { UserLock } from './devices.js';
 import type { AccountPorts } from './ports.js';
 
 export type ProfileField = 'displayname' | 'avatar_url';

@@ -2,13 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { C, withPushServer, type Res } from '../../push/testHarness.js';
+import { expectError } from '../../testing/expect.js';
 
 const R = `${C}/pushrules/global`;
-
-function expectError(res: Res, status: number, errcode: string) {
-  assert.equal(res.status, status, JSON.stringify(res.json));
-  assert.equal(res.json.errcode, errcode, JSON.stringify(res.json));
-}
 
 const ids = (rules: Array<{ rule_id: string }>) => rules.map((r) => r.rule_id);
 

@@ -9,3 +9,6 @@ export const intParam = z
 
 /** `true` / `false`. */
 export const boolParam = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+/** A parameter that may be given once or repeated (e.g. `via`): one string or a list. */
+export const stringOrList = z.union([z.string(), z.array(z.string())]).optional();

@@ -4,12 +4,12 @@
 import { z } from 'zod';
 import { ok, requesterOf, route } from '../../http/route.js';
 import type { MembershipService } from '../../rooms/membershipService.js';
+import { stringOrList } from './queryParams.js';
 import { roomIdParam, userIdField } from './roomParams.js';
 
 const reasonBody = z.looseObject({ reason: z.string().optional() });
 const targetBody = z.looseObject({ user_id: z.string(), reason: z.string().optional() });
 const joinBody = z.looseObject({ reason: z.string().optional(), third_party_signed: z.unknown().optional() });
-const stringOrList = z.union([z.string(), z.array(z.string())]).optional();
 const joinQuery = z.looseObject({ via: stringOrList, server_name: stringOrList });
 
 const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);

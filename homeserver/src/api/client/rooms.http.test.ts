@@ -2,21 +2,14 @@
 // what a client sees — status codes, errcodes and bodies.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
-import { pino } from 'pino';
-import { createApp } from '../../http/app.js';
 import type { Requester } from '../../http/route.js';
 import { openTestRooms, user, type TestRooms } from '../../rooms/testing.js';
+import { expectError, expectOk as ok } from '../../testing/expect.js';
+import { serveTestApp, type Call } from '../../testing/http.js';
 import { roomRoutes } from './rooms.js';
 
 const C = '/_matrix/client/v3';
 const enc = encodeURIComponent;
-
-interface Res {
-  status: number;
-  json: any;
-}
-type Call = (method: string, path: string, opts?: { body?: unknown; token?: string }) => Promise<Res>;
 
 /** Tokens are simply `<name>` or `<name>/<device>`; admins are named admin*. */
 const authenticator = {
@@ -28,35 +21,13 @@ const authenticator = {
 
 async function withServer(fn: (call: Call, t: TestRooms) => Promise<void>) {
   const t = await openTestRooms();
-  const logger = pino({ level: 'silent' });
-  const app = createApp({ routes: roomRoutes(t.rooms), authenticator, rateLimiter: undefined, logger, allowQueryToken: false });
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const call: Call = async (method, path, opts = {}) => {
-    const headers: Record<string, string> = {};
-    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-    if (opts.body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(base + path, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
-    return { status: res.status, json: await res.json() };
-  };
+  const http = await serveTestApp(roomRoutes(t.rooms), authenticator);
   try {
-    await fn(call, t);
+    await fn(http.call, t);
   } finally {
-    await new Promise((r) => server.close(r));
+    await http.close();
     await t.dispose();
   }
-}
-
-function ok(res: Res): any {
-  assert.equal(res.status, 200, JSON.stringify(res.json));
-  return res.json;
-}
-function expectError(res: Res, status: number, errcode: string): any {
-  assert.equal(res.status, status, JSON.stringify(res.json));
-  assert.equal(res.json.errcode, errcode, JSON.stringify(res.json));
-  assert.equal(typeof res.json.error, 'string');
-  return res.json;
 }
 
 test('it should create a room, send into it, and read state with and without the trailing empty state key', async () => {

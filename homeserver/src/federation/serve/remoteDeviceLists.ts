@@ -13,7 +13,7 @@ import { isValidUserId, serverNameOf } from '@parley/federation/core/ids';
 import type { FederationRequester } from '@parley/federation/transport/federationClient';
 import type { RoomReader } from '../../rooms/types.js';
 import type { RemoteDevice, RemoteDeviceList, RemoteDevicesRepo } from '../../storage/remoteDevicesRepo.js';
-import { KeyedLock } from '../../sync/keyedLock.js';
+import { KeyedLock } from '../../util/keyedLock.js';
 
 /** After a failed resync, no new attempt for a user before this long (the EDUs keep coming). */
 export const RESYNC_RETRY_AFTER_MS = 60_000;
