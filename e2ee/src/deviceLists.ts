@@ -18,7 +18,12 @@ export interface DeviceListChanges {
   left: string[];
 }
 
+/** Told of every change of a user's public device list (keys, devices, cross-signing), after it is written. */
+export type DeviceListListener = (userId: string, pos: number) => void;
+
 export class DeviceLists {
+  private readonly listeners: DeviceListListener[] = [];
+
   constructor(
     private readonly store: Pick<E2eeStore, 'deviceListChanges'>,
     private readonly rooms: MembershipReader,
@@ -36,8 +41,15 @@ export class DeviceLists {
     return this.stream.run(async (pos) => {
       const result = await write(pos);
       this.notifier.notify(pos, { users: [userId], rooms });
+      // Others' servers hear of changes the user's room-mates see (federation: m.device_list_update).
+      if (!opts.selfOnly) for (const l of this.listeners) l(userId, pos);
       return result;
     });
+  }
+
+  /** Listen to public device-list changes (a listener must not throw). */
+  onPublicChange(listener: DeviceListListener): void {
+    this.listeners.push(listener);
   }
 
   /** Rooms the user is joined to now. */

@@ -26,6 +26,7 @@ import { toClientEvent } from './events/clientEvent.js';
 import { createE2eeModule } from './e2ee/e2eeModule.js';
 import { createMediaModule } from './media/mediaModule.js';
 import { createAdminModule } from './admin/adminModule.js';
+import { createServerNoticesModule } from './serverNotices/serverNoticesModule.js';
 import { PARLEY_VERSION } from './admin/version.js';
 import { ErasedUsers } from './users/erasedUsers.js';
 import { BlockedRoomsRepo } from './storage/blockedRoomsRepo.js';
@@ -67,6 +68,7 @@ import { DeviceListSender, type UserDevicesView } from './federation/outbound/de
 import { PresenceSender } from './federation/outbound/presenceSender.js';
 import { serversSharingRoomWith } from './federation/outbound/roomServers.js';
 import { FederationBackfiller } from './federation/outbound/backfiller.js';
+import { FederationRemoteLeaver } from './federation/outbound/remoteLeaver.js';
 import { DeviceListOutboxRepo } from './storage/deviceListOutboxRepo.js';
 
 export interface RunningServer {
@@ -119,6 +121,7 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
     onError: (err, what) => logger.error({ err }, `rooms: ${what} failed`),
     remoteJoiner: federationRoomPorts,
     remoteKnocker: federationRoomPorts,
+    remoteLeaver: federationRoomPorts,
     remoteAliases: federationRoomPorts,
     remoteInviter: federationRoomPorts,
     erasure: erasedUsers,
@@ -230,6 +233,17 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
   });
   routes.push(...adminModule.routes);
   shutdownHooks.push(() => adminModule.idle());
+  // server notices: system user, one m.server_notice-tagged room per user, admin send_server_notice (serverNotices/).
+  const serverNotices = createServerNoticesModule({
+    db,
+    serverName: config.server_name,
+    config: config.server_notices,
+    accounts: accountsModule,
+    rooms,
+    accountData: syncModule.accountData,
+  });
+  routes.push(...serverNotices.routes);
+  await serverNotices.start();
   // push rules, notification counts, GET /notifications, pushers and gateway delivery (push/pushModule.ts).
   const push = createPushModule({
     db,
@@ -336,6 +350,17 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
       }),
     );
     federationRoomPorts.bindInviter(new FederationRemoteInviter({ client: federation.client, keys: federation.keyRing }));
+    // Rejecting invites to (and rescinding knocks on) rooms this server is not in: make_leave/send_leave (federation/outbound/remoteLeaver.ts).
+    federationRoomPorts.bindLeaver(
+      new FederationRemoteLeaver({
+        serverName: config.server_name,
+        signingKey: federation.identity.signingKey,
+        client: federation.client,
+        reader: rooms.reader,
+        writer: rooms.writer,
+        onWarning: (msg, extra) => logger.warn({ ...extra, area: 'federation' }, msg),
+      }),
+    );
     accountPorts.remoteProfile = new FederationProfiles(federation.client);
     // /messages dir=b past our earliest event: older history from the room's other servers (federation/outbound/backfiller.ts).
     syncModule.pagination.setBackfill(

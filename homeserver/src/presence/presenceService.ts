@@ -10,8 +10,8 @@
 // active time alone changes only in memory: clients compute it from last_active_ago,
 // which is filled in when an event is delivered.
 import type { PresenceRecord, PresenceRepo, PresenceState } from '../storage/presenceRepo.js';
-import { KeyedLock } from '../sync/keyedLock.js';
 import type { ChangeKeys } from '../sync/notifier.js';
+import { KeyedLock } from '../util/keyedLock.js';
 
 export type { PresenceState };
 
@@ -48,9 +48,15 @@ export class PresenceService {
   private readonly syncing = new Map<string, number>();
   private readonly lock = new KeyedLock();
   private readonly now: () => number;
+  private readonly localListeners: Array<(userId: string, rec: PresenceRecord) => void> = [];
 
   constructor(private readonly deps: PresenceDeps) {
     this.now = deps.now ?? Date.now;
+  }
+
+  /** Told of each visible change of a local user's presence, once written (federation: m.presence EDUs). */
+  onLocalChange(listener: (userId: string, rec: PresenceRecord) => void): void {
+    this.localListeners.push(listener);
   }
 
   /** Load the users who were not offline when the server stopped, so their timers run again. */
@@ -224,6 +230,7 @@ export class PresenceService {
       await this.deps.repo.put(userId, rec, prev.stream === 0 ? undefined : prev);
       this.remember(userId, rec);
       this.deps.notifier.notify(pos, { users: [userId], rooms });
+      if (this.deps.isLocal?.(userId) ?? true) for (const l of this.localListeners) l(userId, rec);
     });
   }
 

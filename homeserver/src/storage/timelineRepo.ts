@@ -1,5 +1,7 @@
 // The order of room events: per room (short room · stream) and across all rooms
-// (stream), both pointing at short event IDs.
+// (stream), both pointing at short event IDs. History fetched from other servers
+// (backfill) sits before a room's first event at negative positions, kept in their own
+// keyspace (keys are unsigned) and merged into per-room reads whose window reaches below 0.
 import type { Batch } from './batch.js';
 import type { Database } from './db.js';
 import { key, readU64 } from './keys.js';
@@ -16,30 +18,74 @@ export class TimelineRepo {
     );
   }
 
-  /** Short events of one room with `after < stream <= upTo`, in the given direction. */
+  /** Store a backfilled event at position `stream` (< 0); it takes no place in the global order. */
+  appendBackfill(batch: Batch, shortRoom: number, stream: number, shortEvent: number): void {
+    if (!(stream < 0)) throw new Error('a backfilled event needs a negative position');
+    batch.add(this.db.put('roombackfill_event', key(shortRoom, -stream), shortEvent));
+  }
+
+  /** The lowest backfilled position of the room (0 when nothing was backfilled). */
+  async lowestBackfill(shortRoom: number): Promise<number> {
+    const [row] = await this.db.range<number>('roombackfill_event', { gte: key(shortRoom, 0), lte: key(shortRoom, MAX_STREAM), reverse: true, limit: 1 });
+    return row ? -readU64(row[0], 8) : 0;
+  }
+
+  /** Short events of one room with `after < stream <= upTo`, in the given direction (negative positions are backfill). */
   async roomRange(
     shortRoom: number,
     opts: { after?: number; upTo?: number; dir: 'f' | 'b'; limit: number },
   ): Promise<number[]> {
     if (opts.limit <= 0) return [];
-    const rows = await this.db.range<number>('roomstream_event', {
-      gt: key(shortRoom, opts.after ?? 0),
-      lte: key(shortRoom, Math.min(opts.upTo ?? MAX_STREAM, MAX_STREAM)),
-      reverse: opts.dir === 'b',
-      limit: opts.limit,
-    });
-    return rows.map(([, v]) => v);
+    const after = opts.after ?? 0;
+    const upTo = Math.min(opts.upTo ?? MAX_STREAM, MAX_STREAM);
+    const positive = async (limit: number) =>
+      upTo <= 0 || limit <= 0
+        ? []
+        : (
+            await this.db.range<number>('roomstream_event', {
+              gt: key(shortRoom, Math.max(after, 0)),
+              lte: key(shortRoom, upTo),
+              reverse: opts.dir === 'b',
+              limit,
+            })
+          ).map(([, v]) => v);
+    // Position p < 0 is stored under depth −p: (after, upTo] ∩ (−∞, 0) is depth in [max(1, −upTo), −after).
+    const negative = async (limit: number) =>
+      after >= 0 || limit <= 0 || Math.max(1, -upTo) >= -after
+        ? []
+        : (
+            await this.db.range<number>('roombackfill_event', {
+              gte: key(shortRoom, Math.max(1, -upTo)),
+              lt: key(shortRoom, Math.min(-after, MAX_STREAM)),
+              reverse: opts.dir === 'f',
+              limit,
+            })
+          ).map(([, v]) => v);
+    if (opts.dir === 'b') {
+      const first = await positive(opts.limit);
+      return [...first, ...(await negative(opts.limit - first.length))];
+    }
+    const first = await negative(opts.limit);
+    return [...first, ...(await positive(opts.limit - first.length))];
   }
 
-  /** The room's last event at or before stream position `at`, with its position. */
+  /** The room's last event at or before stream position `at`, with its position (backfilled ones included). */
   async lastAtOrBefore(shortRoom: number, at: number): Promise<{ stream: number; shortEvent: number } | undefined> {
-    const [row] = await this.db.range<number>('roomstream_event', {
-      gte: key(shortRoom, 0),
-      lte: key(shortRoom, at),
-      reverse: true,
+    if (at >= 0) {
+      const [row] = await this.db.range<number>('roomstream_event', {
+        gte: key(shortRoom, 0),
+        lte: key(shortRoom, at),
+        reverse: true,
+        limit: 1,
+      });
+      if (row) return { stream: readU64(row[0], 8), shortEvent: row[1] };
+    }
+    const [back] = await this.db.range<number>('roombackfill_event', {
+      gte: key(shortRoom, Math.max(1, -at)),
+      lte: key(shortRoom, MAX_STREAM),
       limit: 1,
     });
-    return row ? { stream: readU64(row[0], 8), shortEvent: row[1] } : undefined;
+    return back ? { stream: -readU64(back[0], 8), shortEvent: back[1] } : undefined;
   }
 
   /** Room events of every room with `after < stream <= upTo`, ascending. */

@@ -118,6 +118,57 @@ export class RemoteIngest {
     await this.deps.writer.remote(event.roomId, rules, createId, (s) => s.persistInvite(event));
   }
 
+  /**
+   * History of a room we are in, fetched with backfill from `origin`: each event is checked
+   * like any PDU (signatures, content hash, auth against its auth events and against the
+   * state before it; rejected ones are kept out of the timeline) and placed below the room's
+   * earliest event, oldest lowest. Nothing else moves: current state, extremities, /sync.
+   * Returns how many events were placed in the timeline.
+   * Spec: server-server-api.md "Backfilling and retrieving missing events".
+   */
+  async ingestBackfill(origin: string, roomId: string, pdus: unknown[]): Promise<number> {
+    const version = await this.deps.reader.roomVersion(roomId);
+    const rules = version === undefined ? undefined : roomVersion(version);
+    if (!rules) throw new Error(`room ${roomId} is not known to this server`);
+    const events = await this.prepareMany(pdus, rules, roomId, origin);
+    const have = await this.deps.reader.getEvents(events.map((e) => e.eventId));
+    const fresh = [...new Map(events.filter((_, i) => have[i] === undefined || have[i]!.outlier === true).map((e) => [e.eventId, e])).values()];
+    if (fresh.length === 0) return 0;
+    // Oldest first, so each event's prev events are placed before it.
+    fresh.sort((a, b) => a.pdu.depth - b.pdu.depth);
+    const createId = await this.createEventIdOf(roomId, rules);
+    const lowest = await this.deps.writer.remote(roomId, rules, createId, (s) => s.lowestBackfill());
+    let placed = 0;
+    for (const [i, ev] of fresh.entries()) {
+      // The batch's newest right below what is there, its oldest lowest: the timeline stays in depth order.
+      const stream = lowest - (fresh.length - i);
+      try {
+        if (await this.placeBackfilled(origin, ev, stream, createId)) placed++;
+      } catch (err) {
+        this.deps.onWarning?.('failed to backfill event', { origin, eventId: ev.eventId, err: String(err) });
+      }
+    }
+    return placed;
+  }
+
+  private async placeBackfilled(origin: string, ev: VerifiedPdu, stream: number, createId: string | undefined): Promise<boolean> {
+    // The batch's oldest events have unknown prev events: their state comes from state_ids.
+    const gapStates = await this.fillPrevEvents(origin, ev, { allowMissingEvents: false });
+    await this.fillAuthEvents(origin, ev);
+    return this.deps.writer.remote(ev.roomId, ev.rules, createId, async (s) => {
+      const existing = await s.event(ev.eventId);
+      if (existing && !existing.outlier) return false;
+      const authFailure = await this.checkAgainstAuthEvents(s, ev);
+      if (authFailure === MISSING) return false;
+      // The room's first event (create) has nothing before it.
+      const stateBefore: StateBefore | undefined = ev.pdu.prev_events.length === 0 ? { state: new Map() } : await this.stateBefore(s, ev, gapStates);
+      if (stateBefore === undefined) return false;
+      const failure = authFailure ?? (await this.checkAgainstState(s, ev, stateBefore));
+      await s.persistBackfilled({ event: ev, stream, stateBefore, ...(failure !== undefined ? { rejected: failure } : {}) });
+      return failure === undefined;
+    });
+  }
+
   // ── one room of a transaction ──────────────────────────────────────────────
 
   private async ingestRoom(origin: string, roomId: string, rules: RoomVersionRules, events: RoomEvent[], results: Map<string, PduResult>): Promise<void> {

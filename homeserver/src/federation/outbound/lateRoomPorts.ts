@@ -3,11 +3,12 @@
 // they answer as a server without federation: unknown rooms and remote aliases are 404.
 import { notFound } from '../../http/errors.js';
 import type { Pdu, RoomEvent } from '@parley/federation/core/types';
-import type { RemoteAliasResolver, RemoteInviter, RemoteJoiner, RemoteKnocker } from '../../rooms/ports.js';
+import type { RemoteAliasResolver, RemoteInviter, RemoteJoiner, RemoteKnocker, RemoteLeaver } from '../../rooms/ports.js';
 
-export class LateRoomPorts implements RemoteJoiner, RemoteKnocker, RemoteAliasResolver, RemoteInviter {
+export class LateRoomPorts implements RemoteJoiner, RemoteKnocker, RemoteLeaver, RemoteAliasResolver, RemoteInviter {
   private joiner: RemoteJoiner | undefined;
   private knocker: RemoteKnocker | undefined;
+  private leaver: RemoteLeaver | undefined;
   private inviter: RemoteInviter | undefined;
   private aliases: RemoteAliasResolver | undefined;
 
@@ -17,6 +18,10 @@ export class LateRoomPorts implements RemoteJoiner, RemoteKnocker, RemoteAliasRe
 
   bindKnocker(knocker: RemoteKnocker): void {
     this.knocker = knocker;
+  }
+
+  bindLeaver(leaver: RemoteLeaver): void {
+    this.leaver = leaver;
   }
 
   bindAliases(aliases: RemoteAliasResolver): void {
@@ -45,6 +50,11 @@ export class LateRoomPorts implements RemoteJoiner, RemoteKnocker, RemoteAliasRe
   knockRemote(userId: string, roomIdOrAlias: string, servers: string[], content: Record<string, unknown>): Promise<{ roomId: string }> {
     if (!this.knocker) return Promise.reject(notFound(`Room ${roomIdOrAlias} is not known to this server`));
     return this.knocker.knockRemote(userId, roomIdOrAlias, servers, content);
+  }
+
+  leaveRemote(userId: string, roomId: string, membershipEventId: string, content: Record<string, unknown>): Promise<{ eventId: string }> {
+    if (!this.leaver) return Promise.reject(notFound(`Room ${roomId} is not known to this server`));
+    return this.leaver.leaveRemote(userId, roomId, membershipEventId, content);
   }
 
   async resolve(alias: string): Promise<{ room_id: string; servers: string[] } | undefined> {

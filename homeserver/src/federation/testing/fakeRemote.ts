@@ -1,6 +1,6 @@
 // Test support: a "remote homeserver" that signs real events and requests with its own
 // ed25519 key and answers the federation requests our server makes to it (keys, /event,
-// /get_missing_events, /state_ids, /event_auth) from the event graph it holds. Several
+// /get_missing_events, /state_ids, /event_auth, /backfill) from the event graph it holds. Several
 // fakes share one FakeFederation, which is what our server gets as its FederationRequester.
 // Shared by the inbound and outbound federation tests; extend additively.
 import { authEventTypesFor } from '@parley/federation/core/auth/index';
@@ -186,21 +186,23 @@ export class FakeRemoteServer {
   }
 
   /**
-   * Act as a resident of `roomId` for joining and knocking servers: make_join, send_join (v2),
-   * make_knock and send_knock, answered from the fake's graph; sent events become part of it.
+   * Act as a resident of `roomId` for joining, knocking and leaving servers: make_join, send_join (v2),
+   * make_knock, send_knock, make_leave and send_leave (v2), answered from the fake's graph; sent
+   * events become part of it.
    */
   serveHandshakes(roomId: string): void {
     const rules = this.rules(roomId);
     this.override((req, url) => {
       const path = decodeURIComponent(url.pathname);
-      const make = /^\/_matrix\/federation\/v1\/make_(join|knock)\/([^/]+)\/(.+)$/.exec(path);
+      const make = /^\/_matrix\/federation\/v1\/make_(join|knock|leave)\/([^/]+)\/(.+)$/.exec(path);
       if (req.method === 'GET' && make && make[2] === roomId) {
         return ok({ room_version: rules.id, event: this.template(roomId, make[3], make[1]) });
       }
-      const send = /^\/_matrix\/federation\/v[12]\/send_(join|knock)\/([^/]+)\/(.+)$/.exec(path);
+      const send = /^\/_matrix\/federation\/v[12]\/send_(join|knock|leave)\/([^/]+)\/(.+)$/.exec(path);
       if (req.method === 'PUT' && send && send[2] === roomId) {
         const before = [...this.stateAt(this.latestEvent(roomId).eventId).values()];
         this.learn(rules.id, [req.body as Pdu]);
+        if (send[1] === 'leave') return ok({});
         if (send[1] === 'knock') {
           const shown = ['m.room.create', 'm.room.join_rules', 'm.room.name'].flatMap((t) => this.stateAt(this.latestEvent(roomId).eventId).get(stateKeyOf(t, '')) ?? []);
           return ok({ knock_room_state: shown.map((id) => this.events.get(id)!.pdu) });
@@ -257,6 +259,9 @@ export class FakeRemoteServer {
       const pduIds = [...before.values()];
       return ok({ pdu_ids: pduIds, auth_chain_ids: this.authChain([...pduIds, ...ev.pdu.auth_events]) });
     }
+    if (req.method === 'GET' && (m = /^\/_matrix\/federation\/v1\/backfill\/(.+)$/.exec(path))) {
+      return ok({ origin: this.serverName, origin_server_ts: Date.now(), pdus: this.backfill(url.searchParams.getAll('v'), Number(url.searchParams.get('limit') ?? 10)) });
+    }
     if (req.method === 'GET' && (m = /^\/_matrix\/federation\/v1\/event_auth\/([^/]+)\/(.+)$/.exec(path))) {
       const ev = this.events.get(m[2]);
       if (!ev) return notFound();
@@ -278,6 +283,28 @@ export class FakeRemoteServer {
       todo.push(...ev.pdu.auth_events);
     }
     return [...seen];
+  }
+
+  /** backfill: the `v` events and those before them, newest first, up to `limit`. */
+  private backfill(from: string[], limit: number): Pdu[] {
+    const seen = new Set<string>();
+    const out: FakeEvent[] = [];
+    let frontier = [...from];
+    while (frontier.length > 0 && out.length < limit) {
+      const next: string[] = [];
+      for (const id of frontier) {
+        const ev = this.events.get(id);
+        if (seen.has(id) || !ev) continue;
+        seen.add(id);
+        out.push(ev);
+        next.push(...ev.pdu.prev_events);
+      }
+      frontier = next;
+    }
+    return out
+      .sort((a, b) => b.pdu.depth - a.pdu.depth)
+      .slice(0, limit)
+      .map((e) => e.pdu);
   }
 
   private missingEvents(body: Record<string, unknown>): Pdu[] {

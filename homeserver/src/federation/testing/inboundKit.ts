@@ -58,7 +58,7 @@ export interface InboundKitOptions {
   routes?: (k: Omit<InboundKit, 'close'>) => import('@parley/federation/api/route').FederationRoute[];
   clientRoutes?: (k: Omit<InboundKit, 'close'>) => Route<unknown, unknown>[];
   /** Federation seams of the rooms service (joins, knocks, invites of rooms we are not in), e.g. a LateRoomPorts bound later. */
-  remotePorts?: Pick<RoomsDeps, 'remoteJoiner' | 'remoteKnocker' | 'remoteInviter'>;
+  remotePorts?: Pick<RoomsDeps, 'remoteJoiner' | 'remoteKnocker' | 'remoteInviter' | 'remoteLeaver'>;
 }
 
 export async function openInboundKit(opts: InboundKitOptions = {}): Promise<InboundKit> {
