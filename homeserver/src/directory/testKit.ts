@@ -106,6 +106,7 @@ export async function withKit(fn: (k: Kit) => Promise<void>, opts: KitOptions = 
       for (let i = 0; i < 3; i++) {
         await new Promise((r) => setImmediate(r));
         search.indexer.kick();
+        await presence.idle();
         await search.indexer.idle();
         await directory.users.idle();
       }

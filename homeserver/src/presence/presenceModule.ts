@@ -33,7 +33,10 @@ export interface PresenceModule {
   /** undefined when presence is turned off. */
   service: PresenceService | undefined;
   start(): Promise<void>;
-  close(): void;
+  /** Resolves once activity noticed so far (sent events) is written. */
+  idle(): Promise<void>;
+  /** Stop the timers and let pending activity writes finish. */
+  close(): Promise<void>;
 }
 
 export function createPresenceModule(deps: PresenceModuleDeps): PresenceModule {
@@ -49,7 +52,7 @@ export function createPresenceModule(deps: PresenceModuleDeps): PresenceModule {
 
   if (!deps.enabled) {
     const off: PresenceApi = { get: async () => ({ presence: 'offline' }), set: async () => undefined, mayObserve };
-    return { routes: presenceRoutes(off), service: undefined, start: async () => undefined, close: () => undefined };
+    return { routes: presenceRoutes(off), service: undefined, start: async () => undefined, idle: async () => undefined, close: async () => undefined };
   }
 
   const repo = new PresenceRepo(deps.db);
@@ -70,11 +73,17 @@ export function createPresenceModule(deps: PresenceModuleDeps): PresenceModule {
   // presence.md "Last active ago": sending a message is a pro-active event (state events are
   // often sent by the server on the user's behalf, e.g. profile changes, so they don't count).
   const localSuffix = `:${deps.serverName}`;
+  const pending = new Set<Promise<void>>();
+  const idle = async () => {
+    while (pending.size > 0) await Promise.all([...pending]);
+  };
   deps.outputs.subscribe((out) => {
     if (out.kind !== 'new_event') return;
     const { pdu } = out.event;
     if (pdu.state_key !== undefined || !pdu.sender.endsWith(localSuffix)) return;
-    service.bumpActive(pdu.sender).catch((err) => onError(err, 'presence activity'));
+    const write = service.bumpActive(pdu.sender).catch((err) => onError(err, 'presence activity'));
+    pending.add(write);
+    void write.finally(() => pending.delete(write));
   });
 
   let timer: NodeJS.Timeout | undefined;
@@ -94,8 +103,10 @@ export function createPresenceModule(deps: PresenceModuleDeps): PresenceModule {
       }, SWEEP_EVERY_MS);
       timer.unref();
     },
-    close() {
+    idle,
+    async close() {
       clearInterval(timer);
+      await idle();
     },
   };
 }
