@@ -7,7 +7,7 @@
 // response could not carry every queued message (over the limit), it is recorded how
 // far it got, so the acknowledgement does not delete what was never delivered, and
 // the stream is moved on so that the next response gets a token of its own.
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { isValidUserId, serverNameOf } from '@parley/federation/core/ids';
 import { invalidParam } from './errors.js';
 import type { KeyedLock } from './keyedLock.js';
@@ -39,8 +39,8 @@ export class ToDeviceService {
     for (const userId of Object.keys(messages)) {
       if (!isValidUserId(userId)) throw invalidParam(`Invalid user ID ${userId}`);
     }
-    const remote = await this.d.lock.run(`${sender}\u0000${senderDevice}`, async () => {
-      if (await this.d.store.hasToDeviceTxn(sender, senderDevice, txnId)) return undefined;
+    await this.d.lock.run(`${sender}\u0000${senderDevice}`, async () => {
+      if (await this.d.store.hasToDeviceTxn(sender, senderDevice, txnId)) return;
       const local: Array<{ userId: string; deviceId: string; event: ToDeviceEvent }> = [];
       const remote = new Map<string, Record<string, Record<string, JsonMap>>>();
       for (const [userId, byDevice] of Object.entries(messages)) {
@@ -57,17 +57,19 @@ export class ToDeviceService {
         }
         for (const [deviceId, content] of targets) local.push({ userId, deviceId, event: { type, sender, content } });
       }
+      // Remote delivery goes through federation (server-server-api "Send-to-device messaging"),
+      // handed over before the transaction is recorded: a retry after a failure here must send
+      // again, and the message_id (derived from the transaction) lets the receiver drop a repeat.
+      const messageId = remoteMessageId(sender, senderDevice, txnId);
+      for (const [server, byUser] of remote) {
+        await this.d.outgoing.send(server, { sender, type, message_id: messageId, messages: byUser });
+      }
       const recipients = [...new Set(local.map((m) => m.userId))];
       await this.d.stream.run(async (pos) => {
         await this.d.store.writeToDevice({ sender, senderDevice, txnId }, pos, local);
         if (recipients.length > 0) this.d.notifier.notify(pos, { users: recipients });
       });
-      return remote;
     });
-    // Remote delivery goes through federation (server-server-api "Send-to-device messaging").
-    for (const [server, byUser] of remote ?? []) {
-      await this.d.outgoing.send(server, { sender, type, message_id: randomBytes(12).toString('base64url'), messages: byUser });
-    }
   }
 
   /**
@@ -129,4 +131,9 @@ export class ToDeviceService {
     await this.d.store.ackInbox(userId, deviceId, partial ?? token, token);
     return partial !== undefined;
   }
+}
+
+/** The same for every retry of one transaction; 32 characters, the EDU's limit (server-server-api m.direct_to_device). */
+function remoteMessageId(sender: string, senderDevice: string, txnId: string): string {
+  return createHash('sha256').update(`${sender}\u0000${senderDevice}\u0000${txnId}`).digest('base64url').slice(0, 32);
 }

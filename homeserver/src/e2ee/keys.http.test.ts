@@ -124,6 +124,15 @@ describe('dehydrated devices (MSC3814)', () => {
       assert.deepEqual(second.json.events, []);
       assert.equal((await k.call('POST', `${MSC3814}/${alice.deviceId}/events`, { token: alice.token, body: {} })).status, 403);
 
+      // matrix-js-sdk fetches with GET ?from= and stops when next_batch is absent.
+      await k.call('PUT', `${C}/sendToDevice/m.room_key/t2`, { token: bob.token, body: { messages: { [alice.userId]: { [dehydrated.deviceId]: { k: 2 } } } } });
+      const page = await k.call('GET', events, { token: alice.token });
+      assert.deepEqual(page.json.events.map((e: { content: unknown }) => e.content), [{ k: 2 }]);
+      assert.equal(typeof page.json.next_batch, 'string');
+      const end = await k.call('GET', `${events}?from=${encodeURIComponent(page.json.next_batch)}`, { token: alice.token });
+      assert.deepEqual(end.json, { events: [] }, 'no next_batch once nothing is left, so the client stops');
+      assert.equal((await k.call('GET', `${MSC3814}/${alice.deviceId}/events`, { token: alice.token })).status, 403);
+
       assert.deepEqual((await k.call('DELETE', MSC3814, { token: alice.token })).json, { device_id: dehydrated.deviceId });
       assert.equal((await k.call('GET', MSC3814, { token: alice.token })).status, 404);
       const after = await k.call('POST', `${C}/keys/query`, { token: bob.token, body: { device_keys: { [alice.userId]: [] } } });

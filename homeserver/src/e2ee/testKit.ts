@@ -8,7 +8,7 @@ import { encodeBase64 } from '@parley/federation/core/base64';
 import type { JsonObjectLike } from '@parley/federation/core/canonicalJson';
 import { generateSigningKey, signingKeyFromSeed, type SigningKey } from '@parley/federation/signing/ed25519Key';
 import { computeSignature, signJson } from '@parley/federation/signing/signJson';
-import { E2eeError, type CrossSigningKey, type DeviceKeys, type JsonMap } from '@parley/e2ee';
+import { E2eeError, type CrossSigningKey, type DeviceKeys, type JsonMap, type OutgoingToDevicePort } from '@parley/e2ee';
 import type { Rooms } from '../rooms/roomsModule.js';
 import type { Database } from '../storage/db.js';
 import type { StreamCounter } from '../storage/streamCounter.js';
@@ -113,7 +113,7 @@ export interface Kit {
   sharedRoom(owner: FakeDevice, ...others: FakeDevice[]): Promise<string>;
 }
 
-export async function withE2ee(fn: (k: Kit) => Promise<void>): Promise<void> {
+export async function withE2ee(fn: (k: Kit) => Promise<void>, opts: { outgoingToDevice?: OutgoingToDevicePort } = {}): Promise<void> {
   const storage = await openTestStorage({ prefix: 'parley-e2ee-' });
   const { db, stream, outputs } = storage;
   const logger = pino({ level: 'silent' });
@@ -130,6 +130,7 @@ export async function withE2ee(fn: (k: Kit) => Promise<void>): Promise<void> {
     outputs,
     devices: accounts.devices,
     uia: accounts.uia,
+    ...(opts.outgoingToDevice ? { outgoingToDevice: opts.outgoingToDevice } : {}),
   });
   ports.deviceEvents = e2ee.deviceEvents;
   sync.sync.addExtension(e2ee.service.syncExtension);

@@ -96,6 +96,31 @@ describe('send-to-device', () => {
     });
   });
 
+  it('it should hand messages for a remote user to federation again when the client retries after a failure', async () => {
+    const edus: Array<{ destination: string; message_id: string; messages: unknown }> = [];
+    let failNext = true;
+    const outgoingToDevice = {
+      async send(destination: string, edu: { message_id: string; messages: Record<string, unknown> }) {
+        if (failNext) {
+          failNext = false;
+          throw new Error('federation queue unavailable');
+        }
+        edus.push({ destination, message_id: edu.message_id, messages: edu.messages });
+      },
+    };
+    await withE2ee(async (k) => {
+      const alice = await k.register('alice');
+      const bob = await k.register('bob');
+      const messages = { '@carol:remote.test': { CAROLDEV: { room_key: 'ciphertext' } }, [bob.userId]: { [bob.deviceId]: { n: 1 } } };
+      assert.equal((await send(k, alice, 'r1', messages)).status, 500, 'the failure reaches the client, which retries');
+      assert.equal((await send(k, alice, 'r1', messages)).status, 200);
+      assert.equal((await send(k, alice, 'r1', messages)).status, 200);
+      assert.deepEqual(edus.map((e) => [e.destination, e.messages]), [['remote.test', { '@carol:remote.test': { CAROLDEV: { room_key: 'ciphertext' } } }]], 'sent once the retry succeeds, and only once');
+      assert.ok(edus[0].message_id.length > 0 && [...edus[0].message_id].length <= 32, 'message_id within the EDU limit');
+      assert.deepEqual((await sync(k, bob)).to_device.events.map((e: Json) => e.content), [{ n: 1 }], 'the local recipient gets it once');
+    }, { outgoingToDevice });
+  });
+
   it('it should drop the queue of a deleted device', async () => {
     await withE2ee(async (k) => {
       const alice = await k.register('alice');

@@ -69,5 +69,17 @@ export function dehydratedDeviceRoutes(deps: DehydratedDeviceDeps) {
         return ok(await dehydrated.events(requesterOf(ctx).userId, ctx.params.deviceId, ctx.body.next_batch));
       },
     }),
+    // matrix-js-sdk's form of the same call: GET with `from`, paging until next_batch is absent.
+    route({
+      method: 'GET',
+      path: `${BASE}/{deviceId}/events`,
+      auth: 'user',
+      query: z.looseObject({ from: z.string().optional() }),
+      spec: SPEC,
+      async handler(ctx) {
+        const page = await dehydrated.events(requesterOf(ctx).userId, ctx.params.deviceId, ctx.query.from);
+        return ok(page.events.length > 0 ? page : { events: [] });
+      },
+    }),
   ]);
 }
