@@ -9,12 +9,34 @@ describe('r0 aliases', () => {
       { path: '/_matrix/client/v3/knock/{roomIdOrAlias}' },
       { path: '/_matrix/client/v3/refresh' },
       { path: '/_matrix/client/v1/rooms/{roomId}/hierarchy' },
-      { path: '/_matrix/media/v3/upload' },
+      { path: '/_matrix/client/v1/media/config' },
     ];
     const paths = withR0Aliases(routes).map((r) => r.path);
     assert.ok(paths.includes('/_matrix/client/r0/rooms/{roomId}/send/{eventType}/{txnId}'));
     assert.equal(paths.filter((p) => p.includes('/r0/')).length, 1);
     assert.equal(isAfterR0('/_matrix/client/v3/knock/{roomIdOrAlias}'), true);
     assert.equal(isAfterR0('/_matrix/client/v3/sync'), false);
+  });
+
+  it('should add media r0 paths for upload, download, thumbnail, config and preview_url, but not asynchronous upload', () => {
+    const routes = [
+      { path: '/_matrix/media/v3/upload' },
+      { path: '/_matrix/media/v3/upload/{serverName}/{mediaId}' },
+      { path: '/_matrix/media/v3/download/{serverName}/{mediaId}' },
+      { path: '/_matrix/media/v3/thumbnail/{serverName}/{mediaId}' },
+      { path: '/_matrix/media/v3/config' },
+      { path: '/_matrix/media/v3/preview_url' },
+      { path: '/_matrix/media/v1/create' },
+    ];
+    const r0 = withR0Aliases(routes)
+      .map((r) => r.path)
+      .filter((p) => p.includes('/r0/'));
+    assert.deepEqual(r0.sort(), [
+      '/_matrix/media/r0/config',
+      '/_matrix/media/r0/download/{serverName}/{mediaId}',
+      '/_matrix/media/r0/preview_url',
+      '/_matrix/media/r0/thumbnail/{serverName}/{mediaId}',
+      '/_matrix/media/r0/upload',
+    ]);
   });
 });

@@ -9,6 +9,13 @@ import { creatableRoomVersion } from '../../rooms/createRoom.js';
 /** Spec versions whose Client-Server API Parley serves. */
 export const SPEC_VERSIONS = ['r0.6.1', ...Array.from({ length: 18 }, (_, i) => `v1.${i + 1}`)];
 
+/**
+ * Unstable features clients look for before using an endpoint. matrix-js-sdk (and so
+ * Element's "mutual rooms" in user info) only calls mutual rooms when MSC2666's query
+ * form is advertised, even though v1.18 has the stable /v1/mutual_rooms.
+ */
+export const UNSTABLE_FEATURES: Readonly<Record<string, boolean>> = { 'uk.half-shot.msc2666.query_mutual_rooms': true };
+
 export interface DiscoveryDeps {
   /** Base URL of this server as clients reach it, e.g. `https://hr.example.org`. */
   publicBaseUrl: string;
@@ -21,7 +28,7 @@ export function discoveryRoutes(deps: DiscoveryDeps) {
       path: '/_matrix/client/versions',
       auth: 'none',
       spec: 'client-server-api/_index.md#get_matrixclientversions',
-      handler: () => ok({ versions: SPEC_VERSIONS, unstable_features: {} }),
+      handler: () => ok({ versions: SPEC_VERSIONS, unstable_features: UNSTABLE_FEATURES }),
     }),
     route({
       method: 'GET',
