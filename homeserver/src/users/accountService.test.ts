@@ -188,7 +188,7 @@ test('it should leave the rooms of a deactivated user at the next start when it 
   }, ports);
 });
 
-test('it should rename and delete devices, telling the device-events port', async () => {
+test('it should announce new, renamed and deleted devices through the device-events port', async () => {
   const events: string[] = [];
   const ports = noopAccountPorts();
   ports.deviceEvents = {
@@ -206,7 +206,12 @@ test('it should rename and delete devices, telling the device-events port', asyn
     assert.equal(await accounts.authenticate(b.accessToken), undefined);
     await rejectsWith(devices.getDevice(reg.userId, 'B'), 'M_NOT_FOUND', 404);
     assert.ok(await accounts.authenticate(reg.accessToken!));
-    assert.deepEqual(events, ['updated @jack:example.test B', 'deleted @jack:example.test B']);
+    assert.deepEqual(events, [
+      'updated @jack:example.test A', // registration with a login: room-mates hear of the device at once
+      'updated @jack:example.test B', // login
+      'updated @jack:example.test B', // rename
+      'deleted @jack:example.test B',
+    ]);
   }, ports);
 });
 

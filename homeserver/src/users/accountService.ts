@@ -114,6 +114,9 @@ export class AccountService implements Authenticator {
       await this.users.write(ops);
       if (session) this.devices.sessionWritten(session);
       return session ? { userId, accessToken: session.accessToken, deviceId: session.deviceId } : { userId };
+    }).then(async (res) => {
+      if (res.deviceId) await this.devices.announceDevice(userId, res.deviceId);
+      return res;
     });
   }
 
@@ -127,6 +130,9 @@ export class AccountService implements Authenticator {
       await this.users.write(session.ops);
       this.devices.sessionWritten(session);
       return { userId, accessToken: session.accessToken, deviceId: session.deviceId };
+    }).then(async (res) => {
+      await this.devices.announceDevice(userId, res.deviceId);
+      return res;
     });
   }
 

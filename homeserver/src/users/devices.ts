@@ -167,6 +167,18 @@ export class DeviceManager implements Authenticator, UserLock {
     if (plan.replaced.length) this.cache.evict(plan.replaced);
   }
 
+  /**
+   * Tell the device-events port that a session created or refreshed a device, so users who
+   * share a room hear of it at login (as Synapse does), not only when it uploads keys.
+   */
+  async announceDevice(userId: string, deviceId: string): Promise<void> {
+    try {
+      await this.ports.deviceEvents.deviceUpdated(userId, deviceId);
+    } catch (err) {
+      this.logger.error({ err, userId }, 'device update hook failed');
+    }
+  }
+
   /** After a planned deletion was written: forget its tokens and tell the device-events port. */
   async deletionWritten(plan: PlannedDeletion): Promise<void> {
     this.cache.evict(plan.tokenHashes);
