@@ -95,11 +95,13 @@ export class RoomQueries {
     return (await this.reader.roomsOfUser(userId)).filter((r) => r.member.membership === 'join').map((r) => r.roomId);
   }
 
-  /** GET /event: 404 whether the event is unknown, in another room, or not visible to the viewer. */
+  /** GET /event: 404 whether the event is unknown, in another room, rejected, or not visible to the viewer. */
   async event(viewer: Viewer, roomId: string, eventId: string): Promise<ClientEvent> {
     const stored = await this.reader.getEvent(eventId);
     // view(): the event as this viewer may see it (erased senders' events come redacted).
-    const ev = stored && stored.roomId === roomId && !stored.outlier ? await this.visibility.view(viewer.userId, stored) : undefined;
+    // Rejected events are kept only so they are not fetched again: never shown (as Synapse).
+    const shown = stored && stored.roomId === roomId && !stored.outlier && stored.rejected === undefined;
+    const ev = shown ? await this.visibility.view(viewer.userId, stored) : undefined;
     if (!ev) throw notFound('Event not found');
     const now = this.clock();
     const out = toClientEvent(ev, viewer, now);

@@ -113,6 +113,19 @@ test('it should reject an event that breaks the auth rules, keep it out of the t
   });
 });
 
+test('it should answer 404 to a client asking for a rejected remote event by ID', async () => {
+  await withKit(async (k) => {
+    const alice = k.local('alice');
+    const roomId = await k.createRoom('alice');
+    await k.joinRemote(roomId, 'bob');
+    // carol never joined: her message breaks the auth rules and is stored only as rejected.
+    const intruder = k.remote.build(roomId, { type: 'm.room.message', sender: k.remote.user('carol'), content: { msgtype: 'm.text', body: 'never joined' } });
+    assert.match((await k.ingest.ingestPdus(REMOTE, [intruder.pdu])).get(intruder.eventId)?.error ?? '', /rejected/);
+    assert.ok((await k.rooms.reader.getEvent(intruder.eventId))?.rejected);
+    await assert.rejects(k.rooms.queries.event(alice, roomId, intruder.eventId), (err: { errcode?: string }) => err.errcode === 'M_NOT_FOUND');
+  });
+});
+
 test('it should soft-fail a message from a banned user built on the state before the ban', async () => {
   await withKit(async (k) => {
     const alice = k.local('alice');
