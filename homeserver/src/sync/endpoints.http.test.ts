@@ -95,6 +95,28 @@ describe('receipts and read markers', () => {
     });
   });
 
+  it('it should refuse thread_id main for an event in a thread, and accept it for the root and its reactions', async () => {
+    await withSyncServer(async (h) => {
+      const { alice, bob, roomId, m1: root } = await setup(h);
+      const reply = await h.send(alice, roomId, 'in thread', { 'm.relates_to': { rel_type: 'm.thread', event_id: root } });
+      const replyReaction = await h.send(alice, roomId, '', { 'm.relates_to': { rel_type: 'm.annotation', event_id: reply, key: '👍' } });
+      const rootReaction = await h.send(alice, roomId, '', { 'm.relates_to': { rel_type: 'm.annotation', event_id: root, key: '👍' } });
+      const post = (ev: string, threadId: string) =>
+        h.call('POST', `${C}/rooms/${enc(roomId)}/receipt/m.read/${enc(ev)}`, { token: bob.token, body: { thread_id: threadId } });
+      // receipts.yaml 400: "The event_id is not related to the thread_id".
+      expectError(await post(reply, 'main'), 400, 'M_INVALID_PARAM');
+      expectError(await post(replyReaction, 'main'), 400, 'M_INVALID_PARAM');
+      assert.equal((await post(root, 'main')).status, 200, 'a thread root is in the main timeline');
+      assert.equal((await post(rootReaction, 'main')).status, 200, 'a non-thread relation to the root is in the main timeline');
+      assert.equal((await post(reply, root)).status, 200);
+      // The refused receipts stored nothing under main.
+      const s = await h.syncRaw(alice);
+      const content = s.json.rooms.join[roomId].ephemeral.events.find((e: Json) => e.type === 'm.receipt').content;
+      assert.equal(content[reply]['m.read'][bob.userId].thread_id, root);
+      assert.equal(content[replyReaction], undefined);
+    });
+  });
+
   it('it should deliver threaded receipts with their thread and never move a receipt backwards', async () => {
     await withSyncServer(async (h) => {
       const { alice, bob, roomId, m1, m2 } = await setup(h);

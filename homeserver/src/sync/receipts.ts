@@ -65,7 +65,8 @@ export class ReceiptService {
     if (threadId !== undefined && threadId !== 'main' && !threadId.startsWith('$')) {
       throw invalidParam('thread_id must be "main" or a thread root event ID');
     }
-    if (threadId !== undefined && threadId !== 'main') await this.checkInThread(roomId, eventId, threadId);
+    if (threadId === 'main') await this.checkInMainTimeline(roomId, eventId);
+    else if (threadId !== undefined) await this.checkInThread(roomId, eventId, threadId);
     await this.setReceipt(userId, roomId, receiptType, eventId, threadId ?? '');
   }
 
@@ -91,6 +92,24 @@ export class ReceiptService {
       current = rel.event_id;
     }
     throw invalidParam(`Event ${eventId} is not in thread ${threadId}`);
+  }
+
+  /**
+   * receipts.yaml 400 for `main`: an event in a thread (an m.thread relation, or within 3 hops
+   * of relations of one) is not in the main timeline. Thread roots, and events related to a
+   * root by other relations, are (receipts.md "Threaded read receipts").
+   */
+  private async checkInMainTimeline(roomId: string, eventId: string): Promise<void> {
+    let current = eventId;
+    for (let hop = 0; hop < 3; hop++) {
+      const ev = await this.deps.reader.getEvent(current);
+      // Unknown events are answered by setReceipt (404).
+      if (!ev || ev.roomId !== roomId) return;
+      const rel = ev.pdu.content['m.relates_to'] as { rel_type?: unknown; event_id?: unknown } | undefined;
+      if (typeof rel?.event_id !== 'string' || typeof rel.rel_type !== 'string') return;
+      if (rel.rel_type === 'm.thread') throw invalidParam(`Event ${eventId} is in thread ${rel.event_id}, not the main timeline`);
+      current = rel.event_id;
+    }
   }
 
   /** Hear public receipts once they are stored (private ones never leave the server). */
