@@ -3,9 +3,29 @@ import type { MemberRecord } from '../rooms/types.js';
 import type { Batch } from './batch.js';
 import type { Database } from './db.js';
 import { key, prefixRange, readU64 } from './keys.js';
+import { Lru } from './lru.js';
+
+type UserRooms = Array<{ shortRoom: number; member: MemberRecord }>;
+/** Users whose room list is kept in memory (a few hundred bytes per room each). */
+const USER_ROOMS_CACHE = 10_000;
 
 export class MembersRepo {
+  /**
+   * user → rooms, read by every /sync (and presence, device lists) of every device:
+   * a long-poll woken by each message would otherwise rescan the index each time.
+   * Dropped for a user when a membership of theirs is staged and again once the batch
+   * is durable; a read that overlapped a write (the epoch moved) is not remembered.
+   */
+  private readonly byUser = new Lru<string, UserRooms>(USER_ROOMS_CACHE);
+  private epoch = 0;
+
   constructor(private readonly db: Database) {}
+
+  /** Forget cached room lists (after writes made outside put(), e.g. a purge). */
+  forget(userIds: Iterable<string>): void {
+    for (const u of userIds) this.byUser.delete(u);
+    this.epoch++;
+  }
 
   get(shortRoom: number, userId: string): Promise<MemberRecord | undefined> {
     return this.db.get<MemberRecord>('roomuser_member', key(shortRoom, userId));
@@ -17,13 +37,20 @@ export class MembersRepo {
     return rows.map(([k, member]) => ({ userId: k.toString('utf8', 8, k.length - 1), member }));
   }
 
-  async ofUser(userId: string): Promise<Array<{ shortRoom: number; member: MemberRecord }>> {
+  async ofUser(userId: string): Promise<UserRooms> {
+    const cached = this.byUser.get(userId);
+    if (cached) return cached.slice();
+    const epoch = this.epoch;
     const prefix = key(userId);
     const rows = await this.db.range<MemberRecord>('userroom_member', prefixRange(prefix));
-    return rows.map(([k, member]) => ({ shortRoom: readU64(k, prefix.length), member }));
+    const out = rows.map(([k, member]) => ({ shortRoom: readU64(k, prefix.length), member }));
+    if (epoch === this.epoch) this.byUser.set(userId, out.slice());
+    return out;
   }
 
   put(batch: Batch, shortRoom: number, userId: string, member: MemberRecord): void {
+    this.forget([userId]);
+    batch.afterCommit(() => this.forget([userId]));
     batch.add(
       this.db.put('roomuser_member', key(shortRoom, userId), member),
       this.db.put('userroom_member', key(userId, shortRoom), member),

@@ -6,6 +6,7 @@
 import type { Batch } from './batch.js';
 import type { Database } from './db.js';
 import { key, prefixRange, readU64, splitStrings } from './keys.js';
+import { Lru } from './lru.js';
 
 /** A child event as the index knows it. */
 export interface RelationEntry {
@@ -38,11 +39,55 @@ interface RelationValue {
 }
 
 const MAX = Number.MAX_SAFE_INTEGER;
+/** Parents remembered as childless (an event ID and a Map entry each: a few MB at most). */
+const CHILDLESS_CACHE = 20_000;
 
 export class RelationsRepo {
+  /**
+   * Events known to have no children at all. Nearly every event has none, and every
+   * /sync or /messages page asks (bundled aggregations) for each event it serves, once
+   * per receiver: without this, a message fanned out to N syncing users costs N×3
+   * index scans. Cleared for a parent when a child is staged and again once that batch
+   * is durable; a read overlapping a write (the epoch moved) is not remembered.
+   */
+  private readonly childless = new Lru<string, true>(CHILDLESS_CACHE);
+  private readonly probing = new Map<string, Promise<boolean>>();
+  private epoch = 0;
+
   constructor(private readonly db: Database) {}
 
+  private touched(batch: Batch, parentId: string): void {
+    const forget = () => {
+      this.childless.delete(parentId);
+      // A probe in flight may predate the write: later callers start their own.
+      this.probing.delete(parentId);
+      this.epoch++;
+    };
+    forget();
+    batch.afterCommit(forget);
+  }
+
+  /** Whether `parentId` has any child of any relation type (cached when it has none). */
+  hasChildren(parentId: string): Promise<boolean> {
+    if (this.childless.get(parentId)) return Promise.resolve(false);
+    const inFlight = this.probing.get(parentId);
+    if (inFlight) return inFlight;
+    const epoch = this.epoch;
+    const p: Promise<boolean> = this.db
+      .range<RelationValue>('parentrel_child', { ...prefixRange(key(parentId)), limit: 1 })
+      .then((rows) => {
+        if (rows.length === 0 && epoch === this.epoch) this.childless.set(parentId, true);
+        return rows.length > 0;
+      })
+      .finally(() => {
+        if (this.probing.get(parentId) === p) this.probing.delete(parentId);
+      });
+    this.probing.set(parentId, p);
+    return p;
+  }
+
   stage(batch: Batch, c: RelationChild): void {
+    this.touched(batch, c.parentId);
     const value: RelationValue = { eventId: c.eventId, type: c.type, sender: c.sender, ...(c.key !== undefined ? { key: c.key } : {}) };
     batch.add(this.db.put('parentrel_child', key(c.parentId, c.relType, c.stream), value));
     if (c.relType === 'm.annotation' && c.key !== undefined) {
@@ -53,6 +98,7 @@ export class RelationsRepo {
 
   /** Remove a child from every index (its redaction breaks the relationship). */
   async unstage(batch: Batch, c: RelationChild): Promise<void> {
+    this.touched(batch, c.parentId);
     batch.add(this.db.del('parentrel_child', key(c.parentId, c.relType, c.stream)));
     if (c.relType === 'm.annotation' && c.key !== undefined) {
       const k = key(c.parentId, c.sender, c.type, c.key);
@@ -89,7 +135,8 @@ export class RelationsRepo {
   }
 
   /** Every child of one relation type, oldest first. */
-  all(parentId: string, relType: string): Promise<RelationEntry[]> {
+  async all(parentId: string, relType: string): Promise<RelationEntry[]> {
+    if (this.childless.get(parentId)) return [];
     return this.children(parentId, { relType, dir: 'f', limit: MAX });
   }
 
