@@ -12,6 +12,7 @@ import { startParley } from '../lib/parley.js';
 import { le, runBenchmark, type Op } from '../lib/result.js';
 import { summarize, type Summary } from '../lib/stats.js';
 import { SyncFleet } from '../lib/syncWorkers.js';
+import type { Delivery } from '../workers/syncClients.js';
 import { log, sleep } from '../lib/util.js';
 
 const RECEIVERS = Number(process.env.BENCH_S2S_RECEIVERS ?? 100);
@@ -58,8 +59,17 @@ async function measure(s: Setup, label: string): Promise<Map<number, RateResult>
       await fleet.collect();
       const dueAt = new Map<number, number>();
       const r = await openLoop({ rate, durationMs: MEASURE_MS, fire: fire(dueAt), maxInflight: 2000 });
-      await sleep(2000);
-      const deliveries = (await fleet.collect()).filter((d) => dueAt.has(d.seq));
+      // Stragglers: wait until every delivery arrived, or none arrived for 3 s (at most 30 s).
+      const expectedAll = dueAt.size * s.receiverTokens.length;
+      const deliveries: Delivery[] = [];
+      const deadline = Date.now() + 30_000;
+      let quietSince = Date.now();
+      while (deliveries.length < expectedAll && Date.now() < deadline && Date.now() - quietSince < 3000) {
+        await sleep(250);
+        const got = (await fleet.collect()).filter((d) => dueAt.has(d.seq));
+        if (got.length > 0) quietSince = Date.now();
+        deliveries.push(...got);
+      }
       const lat = deliveries.map((d) => d.at - dueAt.get(d.seq)!);
       const expected = dueAt.size * s.receiverTokens.length;
       // A message some receiver never saw counts as infinitely late.

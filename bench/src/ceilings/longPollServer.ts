@@ -81,8 +81,9 @@ const server = createServer(async (req, res) => {
       await db.put(String(seq).padStart(12, '0'), JSON.stringify(event), { sync: true });
       timeline.push({ roomId: event.room_id as string, event });
       if (timeline.length > 200_000) timeline.splice(0, 100_000); // bounded memory; tokens stay valid enough for a benchmark
+      reply(res, 200, JSON.stringify({ event_id: event.event_id }));
       wakeAll();
-      return reply(res, 200, JSON.stringify({ event_id: event.event_id }));
+      return;
     }
     if (req.method === 'GET' && url.startsWith('/_matrix/client/v3/sync')) {
       const q = new URL(url, 'http://x').searchParams;

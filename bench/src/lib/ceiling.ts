@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { readRssKb } from './parley.js';
 import { removeDir, tempDir, trackChild } from './cleanup.js';
+import { collectGarbage } from './inspectorGc.js';
 import { allocPort } from './ports.js';
 import { withTimeout } from './util.js';
 
@@ -12,13 +13,16 @@ export interface CeilingServer {
   baseUrl: string;
   pid: number;
   rssKb(): number;
+  /** A full garbage collection in the ceiling server (it always runs with the inspector on). */
+  gc(): Promise<void>;
   dispose(): Promise<void>;
 }
 
 export async function startCeilingServer(): Promise<CeilingServer> {
   const port = await allocPort();
   const dir = tempDir('ceiling');
-  const child = spawn(process.execPath, [SERVER, String(port), dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const inspectPort = await allocPort();
+  const child = spawn(process.execPath, [`--inspect=127.0.0.1:${inspectPort}`, SERVER, String(port), dir], { stdio: ['ignore', 'pipe', 'ignore'] });
   trackChild(child);
   await withTimeout(
     new Promise<void>((resolve, reject) => {
@@ -35,6 +39,7 @@ export async function startCeilingServer(): Promise<CeilingServer> {
     baseUrl: `http://127.0.0.1:${port}`,
     pid: child.pid!,
     rssKb: () => readRssKb(child.pid!),
+    gc: () => collectGarbage(inspectPort),
     async dispose() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');

@@ -39,7 +39,22 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
-export function request(t: HttpTarget, method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
+/**
+ * One request. A kept-alive socket the server closed while idle fails with ECONNRESET
+ * on reuse; as Node's documentation advises, such a request is retried once on a new
+ * socket (every request here is idempotent: PUTs carry transaction IDs).
+ */
+export async function request(t: HttpTarget, method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
+  const start = nowMs();
+  try {
+    return await requestOnce(t, method, path, opts, start);
+  } catch (err) {
+    if ((err as { reusedSocket?: boolean }).reusedSocket && (err as NodeJS.ErrnoException).code === 'ECONNRESET') return requestOnce(t, method, path, opts, start);
+    throw err;
+  }
+}
+
+function requestOnce(t: HttpTarget, method: string, path: string, opts: RequestOptions, start: number): Promise<Response> {
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
   if (opts.token !== undefined) headers['authorization'] = `Bearer ${opts.token}`;
   let payload: Buffer | undefined;
@@ -48,7 +63,6 @@ export function request(t: HttpTarget, method: string, path: string, opts: Reque
     headers['content-type'] ??= 'application/json';
     headers['content-length'] = String(payload.length);
   }
-  const start = nowMs();
   return new Promise<Response>((resolve, reject) => {
     const req = httpRequest({ host: t.host, port: t.port, method, path, headers, agent: t.agent }, (res) => {
       const headersAt = nowMs();
@@ -81,7 +95,10 @@ export function request(t: HttpTarget, method: string, path: string, opts: Reque
         });
       });
     });
-    req.on('error', reject);
+    req.on('error', (err: Error & { reusedSocket?: boolean }) => {
+      err.reusedSocket = req.reusedSocket;
+      reject(err);
+    });
     req.setTimeout(opts.timeoutMs ?? 60_000, () => req.destroy(new Error(`${method} ${path}: no answer within ${opts.timeoutMs ?? 60_000} ms`)));
     if (payload) req.end(payload);
     else req.end();

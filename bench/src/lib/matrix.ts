@@ -1,7 +1,7 @@
 // Client-Server API calls the benchmarks need, on the lean HTTP client.
 import { randomBytes } from 'node:crypto';
 import { enc, expectStatus, request, type HttpTarget } from './http.js';
-import { log, mapLimit } from './util.js';
+import { log } from './util.js';
 
 export interface BenchUser {
   userId: string;
@@ -34,28 +34,35 @@ export interface RegisterManyResult {
   users: BenchUser[];
   ms: number;
   perSecond: number;
+  /** True when the time budget ran out before `count` users were registered. */
+  capped: boolean;
 }
 
-/** Registers `count` users named `${prefix}${i}` with `concurrency` in flight, logging progress. */
-export async function registerMany(t: HttpTarget, prefix: string, count: number, concurrency = 16): Promise<RegisterManyResult> {
+/**
+ * Registers up to `count` users named `${prefix}${i}` with `concurrency` in flight, logging
+ * progress. With `budgetMs`, no new registration starts after the budget is spent (those in
+ * flight finish), so the result may hold fewer users: registration hashes passwords with
+ * scrypt and is deliberately slow.
+ */
+export async function registerMany(t: HttpTarget, prefix: string, count: number, concurrency = 16, budgetMs = Infinity): Promise<RegisterManyResult> {
   const t0 = performance.now();
-  let done = 0;
+  const deadline = t0 + budgetMs;
   let lastLog = t0;
-  const users = await mapLimit(
-    Array.from({ length: count }, (_, i) => `${prefix}${i}`),
-    concurrency,
-    async (lp) => {
-      const u = await register(t, lp);
-      done++;
+  const users: BenchUser[] = [];
+  let next = 0;
+  const lanes = Array.from({ length: Math.max(1, Math.min(concurrency, count)) }, async () => {
+    while (next < count && performance.now() < deadline) {
+      const i = next++;
+      users.push(await register(t, `${prefix}${i}`));
       if (performance.now() - lastLog > 10_000) {
         lastLog = performance.now();
-        log(`registered ${done}/${count} (${((done * 1000) / (lastLog - t0)).toFixed(1)}/s)`);
+        log(`registered ${users.length}/${count} (${((users.length * 1000) / (lastLog - t0)).toFixed(1)}/s)`);
       }
-      return u;
-    },
-  );
+    }
+  });
+  await Promise.all(lanes);
   const ms = performance.now() - t0;
-  return { users, ms, perSecond: (count * 1000) / ms };
+  return { users, ms, perSecond: (users.length * 1000) / ms, capped: users.length < count };
 }
 
 export async function createRoom(t: HttpTarget, user: BenchUser, body: Record<string, unknown> = {}): Promise<string> {
@@ -105,18 +112,42 @@ export async function syncOnce(t: HttpTarget, user: BenchUser, opts: { since?: s
   return res.json().next_batch as string;
 }
 
-/** Registers `count` users, logging progress, with a fallback of existing users. */
+/** Joins every user to `roomId` (public), logging progress; returns the elapsed ms. */
 export async function joinMany(t: HttpTarget, users: readonly BenchUser[], roomId: string, concurrency = 16): Promise<number> {
+  const r = await joinManyWithin(t, users, roomId, concurrency);
+  return r.ms;
+}
+
+/** Like joinMany, but starts no new join once `budgetMs` is spent; returns who joined. */
+export async function joinManyWithin(
+  t: HttpTarget,
+  users: readonly BenchUser[],
+  roomId: string,
+  concurrency = 16,
+  budgetMs = Infinity,
+): Promise<{ joined: BenchUser[]; ms: number; lastRatePerSecond: number }> {
   const t0 = performance.now();
-  let done = 0;
+  const deadline = t0 + budgetMs;
   let lastLog = t0;
-  await mapLimit(users, concurrency, async (u) => {
-    await joinRoom(t, u, roomId);
-    done++;
-    if (performance.now() - lastLog > 10_000) {
-      lastLog = performance.now();
-      log(`joined ${done}/${users.length} (${((done * 1000) / (lastLog - t0)).toFixed(1)}/s)`);
+  const joined: BenchUser[] = [];
+  let next = 0;
+  // Rate over the most recent 10% of joins, to show how it falls as the room grows.
+  const stamps: number[] = [];
+  const lanes = Array.from({ length: Math.max(1, Math.min(concurrency, users.length)) }, async () => {
+    while (next < users.length && performance.now() < deadline) {
+      const u = users[next++];
+      await joinRoom(t, u, roomId);
+      joined.push(u);
+      stamps.push(performance.now());
+      if (performance.now() - lastLog > 10_000) {
+        lastLog = performance.now();
+        log(`joined ${joined.length}/${users.length} (${((joined.length * 1000) / (lastLog - t0)).toFixed(1)}/s)`);
+      }
     }
   });
-  return performance.now() - t0;
+  await Promise.all(lanes);
+  const tail = Math.max(2, Math.floor(stamps.length / 10));
+  const recent = stamps.slice(-tail);
+  const lastRatePerSecond = recent.length >= 2 ? ((recent.length - 1) * 1000) / (recent[recent.length - 1] - recent[0]) : NaN;
+  return { joined, ms: performance.now() - t0, lastRatePerSecond };
 }

@@ -3,9 +3,11 @@
 // than spec-tests' harness, because benchmarks need fixed ports, node flags (--cpu-prof),
 // an existing data directory (seeded users) and the child's PID (for RSS).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerLogSource, tempDir, trackChild, removeDir } from './cleanup.js';
+import { collectGarbage } from './inspectorGc.js';
 import { allocPort } from './ports.js';
 import { sleep } from './util.js';
 
@@ -23,6 +25,10 @@ export interface ParleyOptions {
   env?: NodeJS.ProcessEnv;
   registrationSharedSecret?: string;
   startTimeoutMs?: number;
+  /** A YAML configuration file's text (flags still override it), e.g. a `federation:` section. */
+  configYaml?: string;
+  /** Open the inspector on a loopback port, so that gc() can force a full collection. */
+  inspect?: boolean;
 }
 
 export interface Parley {
@@ -33,6 +39,8 @@ export interface Parley {
   readonly dataDir: string;
   /** Resident set size of the server process in KiB (Linux /proc), or NaN. */
   rssKb(): number;
+  /** A full garbage collection in the server (needs `inspect: true`). */
+  gc(): Promise<void>;
   /** SIGTERM, wait for exit (SIGKILL after 20 s); returns the exit code. */
   stop(): Promise<number | null>;
   /** stop() and remove the data directory if it was ours. */
@@ -65,11 +73,18 @@ export async function startParley(opts: ParleyOptions = {}): Promise<Parley> {
   const dataDir = opts.dataDir ?? tempDir('data');
   const serverName = `127.0.0.1:${port}`;
   const baseUrl = `http://127.0.0.1:${port}`;
+  let configFile = process.env.BENCH_PARLEY_CONFIG;
+  if (opts.configYaml !== undefined) {
+    configFile = join(tempDir('config'), 'parley.yaml');
+    writeFileSync(configFile, opts.configYaml);
+  }
+  const inspectPort = opts.inspect ? await allocPort() : undefined;
   const args = [
     ...serverNodeArgs(opts.nodeArgs),
+    ...(inspectPort !== undefined ? [`--inspect=127.0.0.1:${inspectPort}`] : []),
     PARLEY_BIN,
     'serve',
-    ...(process.env.BENCH_PARLEY_CONFIG ? ['--config', process.env.BENCH_PARLEY_CONFIG] : []),
+    ...(configFile ? ['--config', configFile] : []),
     '--server-name', serverName,
     '--listen', `127.0.0.1:${port}`,
     '--data', dataDir,
@@ -130,6 +145,10 @@ export async function startParley(opts: ParleyOptions = {}): Promise<Parley> {
     pid: child.pid!,
     dataDir,
     rssKb: () => readRssKb(child.pid!),
+    async gc() {
+      if (inspectPort === undefined) throw new Error('gc() needs startParley({ inspect: true })');
+      await collectGarbage(inspectPort);
+    },
     stop,
     async dispose() {
       await stop();

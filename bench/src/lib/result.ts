@@ -3,6 +3,7 @@
 // the same run (what a minimal pipeline achieves on this machine right now).
 import { writeFileSync } from 'node:fs';
 import { dumpLogSources } from './cleanup.js';
+import { jsonReplacer } from './json.js';
 import { log } from './util.js';
 
 export type Op = '<=' | '>=';
@@ -57,7 +58,7 @@ export async function runBenchmark(name: string, body: (ctx: BenchContext) => Pr
   const rows: Row[] = [];
   const out = process.env.BENCH_OUT;
   const flush = () => {
-    if (out) writeFileSync(out, JSON.stringify(rows, null, 2));
+    if (out) writeFileSync(out, JSON.stringify(rows, jsonReplacer, 2));
   };
   const ctx: BenchContext = {
     name,

@@ -12,10 +12,14 @@ export interface SyncFleetOptions {
   baseUrl: string;
   tokens: string[];
   since?: string;
+  /** Per-token start tokens (same order as `tokens`). */
+  sinces?: string[];
   filter?: string;
   pollTimeoutMs?: number;
   marker: string;
   processes?: number;
+  setPresence?: 'online' | 'offline' | 'unavailable';
+  repollDelayMs?: number;
   batch?: number;
   batchGapMs?: number;
 }
@@ -37,9 +41,12 @@ export class SyncFleet {
         baseUrl: o.baseUrl,
         tokens: o.tokens.slice(w * per, (w + 1) * per),
         since: o.since,
+        sinces: o.sinces?.slice(w * per, (w + 1) * per),
         filter: o.filter,
         pollTimeoutMs: o.pollTimeoutMs ?? 60_000,
         marker: o.marker,
+        repollDelayMs: o.repollDelayMs,
+        setPresence: o.setPresence,
         batch: o.batch ?? 100,
         batchGapMs: o.batchGapMs ?? 20,
       };

@@ -12,10 +12,19 @@ export interface StartMsg {
   tokens: string[];
   /** Token to start from; undefined: an initial sync first (timeout 0). */
   since?: string;
+  /** Per-token start tokens (overrides `since`). */
+  sinces?: string[];
   filter?: string;
+  /** The set_presence parameter (omitted: the server's default, i.e. online). */
+  setPresence?: 'online' | 'offline' | 'unavailable';
   pollTimeoutMs: number;
   /** Body prefix of benchmark messages, e.g. `bench:run1:`. */
   marker: string;
+  /**
+   * Pause before polling again after a response that carried a benchmark message (default 0).
+   * Fan-out uses it so that the clients' own re-poll stampede is not part of "time to wake".
+   */
+  repollDelayMs?: number;
   /** Loops started per batch, and the pause between batches (keeps the accept queue short). */
   batch: number;
   batchGapMs: number;
@@ -84,6 +93,7 @@ function poll(i: number, m: StartMsg, u: URL): void {
   if (loop.since !== undefined) q.set('since', loop.since);
   q.set('timeout', loop.since === undefined ? '0' : String(m.pollTimeoutMs));
   if (m.filter) q.set('filter', m.filter);
+  if (m.setPresence) q.set('set_presence', m.setPresence);
   loop.inflight = true;
   loop.sentAt = nowMs();
   const req = httpRequest(
@@ -104,10 +114,12 @@ function poll(i: number, m: StartMsg, u: URL): void {
         }
         const text = Buffer.concat(chunks).toString('utf8');
         const json = JSON.parse(text) as { next_batch?: string };
-        if (loop.since !== undefined && text.includes(m.marker)) extract(json, m.marker, i, at, wokeAt);
+        const carried = loop.since !== undefined && text.includes(m.marker);
+        if (carried) extract(json, m.marker, i, at, wokeAt);
         if (loop.since === undefined) loop.initialDone = true;
         loop.since = json.next_batch ?? loop.since;
-        poll(i, m, u);
+        if (carried && m.repollDelayMs) setTimeout(() => poll(i, m, u), m.repollDelayMs);
+        else poll(i, m, u);
       });
       res.on('error', () => undefined);
     },
@@ -141,7 +153,10 @@ process.on('message', (msg: ToWorker) => {
     const u = new URL(msg.baseUrl);
     agent = new Agent({ keepAlive: true, maxSockets: msg.tokens.length + 16, maxFreeSockets: msg.tokens.length + 16 });
     const base = loops.length;
-    for (const token of msg.tokens) loops.push({ token, since: msg.since, sentAt: 0, inflight: false, initialDone: msg.since !== undefined });
+    msg.tokens.forEach((token, k) => {
+      const since = msg.sinces?.[k] ?? msg.since;
+      loops.push({ token, since, sentAt: 0, inflight: false, initialDone: since !== undefined });
+    });
     // Start in batches, bounded in count by the token list.
     let next = 0;
     const startBatch = (): void => {
