@@ -133,8 +133,8 @@ await runBenchmark('memory', async (ctx) => {
       pollTimeoutMs: 180_000,
       marker: 'bench:memory:',
       processes: 1,
-      batch: 200,
-      batchGapMs: 25,
+      batch: 100,
+      batchGapMs: 50,
     });
     let heldKb: number;
     let heldNow: number;
@@ -153,7 +153,7 @@ await runBenchmark('memory', async (ctx) => {
     let ceilingPerConn: number | undefined;
     try {
       const ctBefore = await settledRss(cs, 3000);
-      const cf = await SyncFleet.start({ baseUrl: cs.baseUrl, tokens: conns.map((_, i) => `c${i}`), since: 's0', pollTimeoutMs: 180_000, marker: 'bench:memory:', processes: 1, batch: 200, batchGapMs: 25 });
+      const cf = await SyncFleet.start({ baseUrl: cs.baseUrl, tokens: conns.map((_, i) => `c${i}`), since: 's0', pollTimeoutMs: 180_000, marker: 'bench:memory:', processes: 1, batch: 100, batchGapMs: 50 });
       try {
         await cf.waitHeld(0.99, 90_000);
         ceilingPerConn = ((await settledRss(cs, 4000)) - ctBefore) / HELD;
