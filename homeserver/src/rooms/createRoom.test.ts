@@ -144,3 +144,14 @@ test('it should let only one of two concurrent creations claim the same alias', 
     await t.dispose();
   }
 });
+
+test('it should give identical createRoom requests made at the same moment rooms of their own', async () => {
+  const t = await openTestRooms();
+  try {
+    const alice = requester('alice');
+    const made = await Promise.all(Array.from({ length: 20 }, () => t.rooms.creator.createRoom(alice, { room_version: '12' })));
+    assert.equal(new Set(made.map((r) => r.room_id)).size, 20);
+  } finally {
+    await t.dispose();
+  }
+});

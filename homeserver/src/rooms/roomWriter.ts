@@ -89,6 +89,7 @@ export class RoomWriter {
   /** Appends waiting for their room's next group commit. */
   private readonly waiting = new Map<string, Job[]>();
   private lastTs = 0;
+  private lastCreateTs = 0;
 
   constructor(private readonly deps: WriterDeps) {}
 
@@ -114,7 +115,7 @@ export class RoomWriter {
   /** Create a room: the create event and everything after it, in one atomic batch. */
   async create(spec: CreateSpec): Promise<{ roomId: string; eventIds: string[] }> {
     const { rules } = spec;
-    const placed = placeDraft(spec.create, spec.roomId ? { roomId: spec.roomId, extremities: [] } : undefined, rules, this.now());
+    const placed = placeDraft(spec.create, spec.roomId ? { roomId: spec.roomId, extremities: [] } : undefined, rules, this.createTs());
     const create = finalizeEvent(placed, rules, this.deps.signer);
     const roomId = spec.roomId ?? roomIdOfCreateEvent(create.pdu, rules);
     return this.deps.queue.run(roomId, async () => {
@@ -310,6 +311,17 @@ export class RoomWriter {
       stateEvent: (t, k) => headStateEvent(storage, head, t, k),
       lookup: (keys) => stateLookupFor(storage, head, keys),
     };
+  }
+
+  /**
+   * Every create event gets a millisecond of its own: from room version 12 the room ID is the
+   * create event's hash, so two identical createRoom requests in one millisecond would collide.
+   */
+  private createTs(): number {
+    const t = Math.max(this.now(), this.lastCreateTs + 1);
+    this.lastCreateTs = t;
+    this.lastTs = t;
+    return t;
   }
 
   /** origin_server_ts never goes backwards, even if the wall clock does. */
