@@ -5,6 +5,7 @@
 import type { RoomVersionRules } from '@parley/federation/core/roomVersions';
 import { stateKeyOf, type StateKey } from '@parley/federation/core/types';
 import { ALICE, RoomFixture, member } from '@parley/federation/core/stateRes/fixtures';
+import { prng } from '@parley/federation/core/stateRes/generatedRoom';
 
 export interface DagOptions {
   seed: number;
@@ -22,17 +23,6 @@ export interface DagOptions {
 export interface Dag {
   fx: RoomFixture;
   stateSets: Map<StateKey, string>[];
-}
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function buildDag(rules: RoomVersionRules, o: DagOptions): Dag {

@@ -6,7 +6,6 @@
 // "Joining rooms" (via/server_name).
 import { randomBytes } from 'node:crypto';
 import { eventIdOf } from '@parley/federation/core/eventId';
-import { isValidRoomAlias, serverNameOf } from '@parley/federation/core/ids';
 import { knownRoomVersions, roomVersion, type RoomVersionRules } from '@parley/federation/core/roomVersions';
 import type { JsonObject, Pdu } from '@parley/federation/core/types';
 import type { SigningKey } from '@parley/federation/signing/ed25519Key';
@@ -16,6 +15,7 @@ import { MatrixError, notFound } from '../../http/errors.js';
 import type { RemoteJoiner } from '../../rooms/ports.js';
 import type { StoredEvent } from '../../rooms/types.js';
 import type { RemoteDirectory } from './remoteDirectory.js';
+import { handshakeTargets } from './handshakeTargets.js';
 import { asClientError } from './remoteFailure.js';
 
 /** What joining needs from the ingest side (homeserver/src/federation/ingest RemoteIngest). */
@@ -44,19 +44,7 @@ export class FederationRemoteJoiner implements RemoteJoiner {
   constructor(private readonly deps: RemoteJoinerDeps) {}
 
   async joinRemote(userId: string, roomIdOrAlias: string, servers: string[], content: Record<string, unknown>): Promise<{ roomId: string }> {
-    let roomId = roomIdOrAlias;
-    const candidates = [...servers];
-    if (isValidRoomAlias(roomIdOrAlias)) {
-      const resolved = await this.deps.directory.resolve(roomIdOrAlias);
-      if (resolved === undefined) throw notFound(`Room alias ${roomIdOrAlias} not found`);
-      roomId = resolved.room_id;
-      candidates.push(...resolved.servers);
-    }
-    // Before room version 12 the room ID names the server that created the room.
-    const roomServer = serverNameOf(roomId);
-    if (roomServer !== undefined) candidates.push(roomServer);
-    const tryServers = [...new Set(candidates)].filter((s) => s !== this.deps.serverName);
-    if (tryServers.length === 0) throw notFound(`No known servers to join ${roomIdOrAlias} through`);
+    const { roomId, tryServers } = await handshakeTargets(roomIdOrAlias, servers, this.deps.directory, this.deps.serverName, 'join');
 
     let lastError: MatrixError | undefined;
     for (const server of tryServers) {

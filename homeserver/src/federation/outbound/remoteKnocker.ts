@@ -7,7 +7,6 @@
 // "Knocking on rooms" (via/server_name).
 import { randomBytes } from 'node:crypto';
 import { eventIdOf } from '@parley/federation/core/eventId';
-import { isValidRoomAlias, serverNameOf } from '@parley/federation/core/ids';
 import { knownRoomVersions, roomVersion, type RoomVersionRules } from '@parley/federation/core/roomVersions';
 import type { JsonObject, Pdu, RoomEvent } from '@parley/federation/core/types';
 import type { SigningKey } from '@parley/federation/signing/ed25519Key';
@@ -17,6 +16,7 @@ import { MatrixError, notFound } from '../../http/errors.js';
 import type { RemoteKnocker } from '../../rooms/ports.js';
 import type { RoomWriter } from '../../rooms/roomWriter.js';
 import type { RemoteDirectory } from './remoteDirectory.js';
+import { handshakeTargets } from './handshakeTargets.js';
 import { asClientError } from './remoteFailure.js';
 
 /** Where an accepted knock is kept (the room writer's remote session, in production). */
@@ -39,19 +39,7 @@ export class FederationRemoteKnocker implements RemoteKnocker {
   constructor(private readonly deps: RemoteKnockerDeps) {}
 
   async knockRemote(userId: string, roomIdOrAlias: string, servers: string[], content: Record<string, unknown>): Promise<{ roomId: string }> {
-    let roomId = roomIdOrAlias;
-    const candidates = [...servers];
-    if (isValidRoomAlias(roomIdOrAlias)) {
-      const resolved = await this.deps.directory.resolve(roomIdOrAlias);
-      if (resolved === undefined) throw notFound(`Room alias ${roomIdOrAlias} not found`);
-      roomId = resolved.room_id;
-      candidates.push(...resolved.servers);
-    }
-    // Before room version 12 the room ID names the server that created the room.
-    const roomServer = serverNameOf(roomId);
-    if (roomServer !== undefined) candidates.push(roomServer);
-    const tryServers = [...new Set(candidates)].filter((s) => s !== this.deps.serverName);
-    if (tryServers.length === 0) throw notFound(`No known servers to knock on ${roomIdOrAlias} through`);
+    const { roomId, tryServers } = await handshakeTargets(roomIdOrAlias, servers, this.deps.directory, this.deps.serverName, 'knock on');
 
     let lastError: MatrixError | undefined;
     for (const server of tryServers) {
