@@ -68,15 +68,25 @@ export class DehydratedDeviceService {
     return { device_id: dev.deviceId };
   }
 
-  /** The dehydrated device's queued to-device messages; passing next_batch back deletes what came before it. */
+  /** Devices were deleted (by any route, e.g. DELETE /devices): a deleted dehydrated device is no longer offered. */
+  async devicesDeleted(userId: string, deviceIds: string[]): Promise<void> {
+    const dev = await this.d.store.dehydratedDevice(userId);
+    if (dev && deviceIds.includes(dev.deviceId)) await this.d.store.putDehydratedDevice(userId, undefined);
+  }
+
+  /**
+   * The dehydrated device's queued to-device messages after `nextBatch`, oldest first.
+   * Nothing is deleted here (MSC3814 "Rehydrating a device"): a rehydration that dies half
+   * way can be started again by another device; the queue goes when the device is replaced.
+   * An empty page means everything was read; its next_batch stays where it was.
+   */
   async events(userId: string, deviceId: string, nextBatch: string | undefined): Promise<{ events: ToDeviceEvent[]; next_batch: string }> {
     const dev = await this.d.store.dehydratedDevice(userId);
     if (!dev || dev.deviceId !== deviceId) throw forbidden('You may only fetch messages for your dehydrated device');
     if (nextBatch !== undefined && !TOKEN.test(nextBatch)) throw invalidParam('Invalid next_batch');
-    const since = nextBatch === undefined ? undefined : Number(nextBatch);
-    if (since !== undefined) await this.d.store.ackInbox(userId, deviceId, since, since);
-    const entries = await this.d.store.inbox(userId, deviceId, this.d.stream.persisted, EVENTS_LIMIT);
-    const last = entries.length > 0 ? entries[entries.length - 1].pos : (since ?? 0);
+    const since = nextBatch === undefined ? 0 : Number(nextBatch);
+    const entries = await this.d.store.inbox(userId, deviceId, this.d.stream.persisted, EVENTS_LIMIT, since);
+    const last = entries.length > 0 ? entries[entries.length - 1].pos : since;
     return { events: entries.map((e) => e.event), next_batch: String(last) };
   }
 }

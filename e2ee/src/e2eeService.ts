@@ -99,8 +99,9 @@ export class E2eeService {
 
   // ── for the accounts service (its DeviceEventsPort) ───────────────────────
 
-  devicesDeleted(userId: string, deviceIds: string[]): Promise<void> {
-    return this.keys.devicesDeleted(userId, deviceIds);
+  async devicesDeleted(userId: string, deviceIds: string[]): Promise<void> {
+    await this.keys.devicesDeleted(userId, deviceIds);
+    await this.dehydrated.devicesDeleted(userId, deviceIds);
   }
 
   deviceUpdated(userId: string, _deviceId: string): Promise<void> {

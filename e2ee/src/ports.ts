@@ -96,8 +96,8 @@ export interface E2eeStore {
     pos: number,
     messages: Array<{ userId: string; deviceId: string; event: ToDeviceEvent }>,
   ): Promise<void>;
-  /** Queued messages of a device with position <= upTo, oldest first. */
-  inbox(userId: string, deviceId: string, upTo: number, limit: number): Promise<InboxEntry[]>;
+  /** Queued messages of a device with after < position <= upTo, oldest first (after defaults to 0). */
+  inbox(userId: string, deviceId: string, upTo: number, limit: number, after?: number): Promise<InboxEntry[]>;
   /** Delete queued messages with position <= through, and delivery records with token < keepFrom. */
   ackInbox(userId: string, deviceId: string, through: number, keepFrom: number): Promise<void>;
   /** The last message position delivered in a response whose next_batch was `token`, if that response was cut short. */

@@ -124,10 +124,18 @@ describe('dehydrated devices (MSC3814)', () => {
       assert.deepEqual(second.json.events, []);
       assert.equal((await k.call('POST', `${MSC3814}/${alice.deviceId}/events`, { token: alice.token, body: {} })).status, 403);
 
-      // matrix-js-sdk fetches with GET ?from= and stops when next_batch is absent.
+      // MSC3814: reading on from a next_batch deletes nothing, so an interrupted rehydration can start again.
       await k.call('PUT', `${C}/sendToDevice/m.room_key/t2`, { token: bob.token, body: { messages: { [alice.userId]: { [dehydrated.deviceId]: { k: 2 } } } } });
+      const again = await k.call('POST', events, { token: alice.token, body: {} });
+      assert.deepEqual(again.json.events.map((e: { content: unknown }) => e.content), [{ k: 1 }, { k: 2 }]);
+      const rest = await k.call('POST', events, { token: alice.token, body: { next_batch: first.json.next_batch } });
+      assert.deepEqual(rest.json.events.map((e: { content: unknown }) => e.content), [{ k: 2 }]);
+      const last = await k.call('POST', events, { token: alice.token, body: { next_batch: rest.json.next_batch } });
+      assert.deepEqual(last.json, { events: [], next_batch: rest.json.next_batch }, 'the last batch still has a next_batch');
+
+      // matrix-js-sdk fetches with GET ?from= and stops when next_batch is absent.
       const page = await k.call('GET', events, { token: alice.token });
-      assert.deepEqual(page.json.events.map((e: { content: unknown }) => e.content), [{ k: 2 }]);
+      assert.deepEqual(page.json.events.map((e: { content: unknown }) => e.content), [{ k: 1 }, { k: 2 }]);
       assert.equal(typeof page.json.next_batch, 'string');
       const end = await k.call('GET', `${events}?from=${encodeURIComponent(page.json.next_batch)}`, { token: alice.token });
       assert.deepEqual(end.json, { events: [] }, 'no next_batch once nothing is left, so the client stops');
@@ -137,6 +145,39 @@ describe('dehydrated devices (MSC3814)', () => {
       assert.equal((await k.call('GET', MSC3814, { token: alice.token })).status, 404);
       const after = await k.call('POST', `${C}/keys/query`, { token: bob.token, body: { device_keys: { [alice.userId]: [] } } });
       assert.equal(after.json.device_keys[alice.userId][dehydrated.deviceId], undefined);
+    });
+  });
+  // As Synapse: the dehydrated device is one of the user's devices in GET /devices (clients such as
+  // Element hide it by the `dehydrated` flag of its device keys, which /keys/query passes on).
+  it('it should list the dehydrated device among the user’s devices with its dehydrated flag, until it is deleted', async () => {
+    await withE2ee(async (k) => {
+      const alice = await k.register('alice');
+      const dehydrated = new FakeDevice(alice.userId, 'DEHYDRATED2', '');
+      const put = await k.call('PUT', MSC3814, {
+        token: alice.token,
+        body: {
+          device_id: dehydrated.deviceId,
+          device_data: { algorithm: 'test' },
+          initial_device_display_name: 'Offline device',
+          device_keys: dehydrated.deviceKeys({ dehydrated: true }),
+          one_time_keys: dehydrated.oneTimeKeys(1),
+        },
+      });
+      assert.equal(put.status, 200, JSON.stringify(put.json));
+      const listed = await k.call('GET', `${C}/devices`, { token: alice.token });
+      const ids = listed.json.devices.map((d: { device_id: string }) => d.device_id).sort();
+      assert.deepEqual(ids, [alice.deviceId, dehydrated.deviceId].sort());
+      const entry = listed.json.devices.find((d: { device_id: string }) => d.device_id === dehydrated.deviceId);
+      assert.equal(entry.display_name, 'Offline device');
+      const q = await k.call('POST', `${C}/keys/query`, { token: alice.token, body: { device_keys: { [alice.userId]: [] } } });
+      assert.equal(q.json.device_keys[alice.userId][dehydrated.deviceId].dehydrated, true);
+      assert.equal(q.json.device_keys[alice.userId][alice.deviceId]?.dehydrated, undefined);
+
+      // Deleted through device management: it is no longer offered for rehydration.
+      await k.accounts.devices.deleteDevices(alice.userId, [dehydrated.deviceId]);
+      assert.equal((await k.call('GET', MSC3814, { token: alice.token })).status, 404);
+      const after = await k.call('GET', `${C}/devices`, { token: alice.token });
+      assert.deepEqual(after.json.devices.map((d: { device_id: string }) => d.device_id), [alice.deviceId]);
     });
   });
 });

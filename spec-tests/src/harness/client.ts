@@ -124,6 +124,10 @@ export function makeClient(server: HasBaseUrl, user: User, opts: MakeClientOptio
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const v = check();
+      // A promise is always truthy: an async check would pass at once without waiting.
+      if (v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function') {
+        throw new Error(`waitFor(${description}): the check must be synchronous (use waitUntil for async checks)`);
+      }
       if (v) return v;
       if (Date.now() > deadline) {
         const recent = failures.length ? `\nrecent failed requests by the SDK:\n  ${failures.join('\n  ')}` : '';
