@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import type { FederationRoute } from '../api/route.js';
 import { versionRoute } from '../api/version.js';
 import { generateSigningKey } from '../signing/ed25519Key.js';
@@ -149,4 +150,54 @@ test('it should report unreachable servers as network failures', async () => {
   const res = await t.client.request({ destination: '127.0.0.1:1', method: 'GET', path: '/_matrix/federation/v1/version' });
   t.close();
   assert.equal(res.ok === false && res.kind, 'network');
+});
+
+test('it should try the next SRV target when the first one refuses the connection', async () => {
+  // A port nothing listens on: bind one, then close it.
+  const closed = await new Promise<number>((resolve) => {
+    const s = createNetServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+  const srvAnswers: Record<string, Array<{ name: string; port: number; priority: number; weight: number }>> = {
+    '_matrix-fed._tcp.hs.test': [
+      { name: 'backup.hs.test', port: srv.port, priority: 20, weight: 1 },
+      { name: 'primary.hs.test', port: closed, priority: 10, weight: 1 },
+    ],
+    '_matrix-fed._tcp.down.test': [
+      { name: 'a.down.test', port: closed, priority: 10, weight: 1 },
+      { name: 'b.down.test', port: closed, priority: 20, weight: 1 },
+    ],
+  };
+  const connects: string[] = [];
+  const t = transport({
+    lookup: { lookup: async (host) => (connects.push(host), [{ address: '127.0.0.1', family: 4 }]) },
+    srv: { resolveSrv: async (name) => srvAnswers[name] ?? [] },
+  });
+  const res = await t.client.request({ destination: 'hs.test', method: 'GET', path: '/_matrix/federation/v1/version' });
+  const down = await t.client.request({ destination: 'down.test', method: 'GET', path: '/_matrix/federation/v1/version' });
+  t.close();
+  assert.deepEqual(res, { ok: true, status: 200, body: { server: { name: 'Parley', version: '1.2.3' } } });
+  // .well-known first (hs.test:443, refused), then the SRV targets in priority order.
+  assert.deepEqual(connects.filter((h) => h !== 'hs.test' && h !== 'down.test'), ['primary.hs.test', 'backup.hs.test', 'a.down.test', 'b.down.test']);
+  assert.equal(down.ok === false && down.kind, 'network');
+});
+
+test('it should not try another SRV target once one was reached and answered with an error', async () => {
+  const srvAnswers = {
+    '_matrix-fed._tcp.hs.test': [
+      { name: 'primary.hs.test', port: srv.port, priority: 10, weight: 1 },
+      { name: 'backup.hs.test', port: srv.port, priority: 20, weight: 1 },
+    ],
+  } as Record<string, Array<{ name: string; port: number; priority: number; weight: number }>>;
+  const connects: string[] = [];
+  const t = transport({
+    lookup: { lookup: async (host) => (connects.push(host), [{ address: '127.0.0.1', family: 4 }]) },
+    srv: { resolveSrv: async (name) => srvAnswers[name] ?? [] },
+  });
+  const res = await t.client.request({ destination: 'hs.test', method: 'GET', path: '/_matrix/federation/v1/forbidden' });
+  t.close();
+  assert.equal(res.ok === false && res.status, 403);
+  assert.deepEqual(connects.filter((h) => h.endsWith('.hs.test')), ['primary.hs.test']);
 });

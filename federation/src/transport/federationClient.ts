@@ -90,7 +90,7 @@ export class FederationClient implements FederationRequester {
         signingKey,
       );
     }
-    const res = await this.opts.connector.request(resolved.target, {
+    const raw = {
       method: req.method,
       path: req.path,
       headers,
@@ -98,7 +98,14 @@ export class FederationClient implements FederationRequester {
       timeoutMs: req.timeoutMs ?? this.opts.timeoutMs ?? 60_000,
       maxResponseBytes: req.maxResponseBytes ?? this.opts.maxResponseBytes ?? 64 * 1024 * 1024,
       poolKey: req.destination,
-    });
+    };
+    // The next SRV target only when this one was not reached at all (nothing was sent to it).
+    // Spec: server-server-api.md "Resolving server names" (SRV records, RFC 2782).
+    let res = await this.opts.connector.request(resolved.target, raw);
+    for (const next of resolved.fallbacks ?? []) {
+      if (res.ok || res.unreached !== true) break;
+      res = await this.opts.connector.request(next, raw);
+    }
     if (!res.ok) return local(res.kind, res.error);
     return interpret<T>(res.response.status, res.response.headers['retry-after'], res.response.body);
   }

@@ -48,7 +48,8 @@ export interface RawResponse {
 }
 
 export type ConnectFailureKind = 'blocked' | 'dns' | 'network' | 'tls' | 'timeout' | 'too_large';
-export type RawResult = { ok: true; response: RawResponse } | { ok: false; kind: ConnectFailureKind; error: string };
+/** `unreached`: no connection to the target was made (nothing was sent), so another target may be tried. */
+export type RawResult = { ok: true; response: RawResponse } | { ok: false; kind: ConnectFailureKind; error: string; unreached?: boolean };
 
 export interface HttpsConnectorOptions {
   policy: OutboundPolicy;
@@ -84,12 +85,12 @@ export class HttpsConnector {
       try {
         addresses = (await this.lookup.lookup(target.host)).map((a) => a.address);
       } catch (err) {
-        return { ok: false, kind: 'dns', error: `cannot resolve ${target.host}: ${(err as Error).message}` };
+        return { ok: false, kind: 'dns', error: `cannot resolve ${target.host}: ${(err as Error).message}`, unreached: true };
       }
     }
     const allowed = addresses.filter((a) => this.opts.policy.ipAllowed(a));
     if (allowed.length === 0) {
-      return { ok: false, kind: addresses.length === 0 ? 'dns' : 'blocked', error: `no permitted address for ${target.host}` };
+      return { ok: false, kind: addresses.length === 0 ? 'dns' : 'blocked', error: `no permitted address for ${target.host}`, unreached: true };
     }
     let last: RawResult = { ok: false, kind: 'network', error: 'no address tried' };
     for (const address of allowed) {
@@ -158,7 +159,8 @@ export class HttpsConnector {
         clearTimeout(timer);
         resolve(v);
       };
-      const fail = (kind: ConnectFailureKind, error: string, retryNext = false) => finish({ ok: false, result: { ok: false, kind, error }, retryNext });
+      const fail = (kind: ConnectFailureKind, error: string, retryNext = false) =>
+        finish({ ok: false, result: { ok: false, kind, error, ...(retryNext ? { unreached: true } : {}) }, retryNext });
       const r = request(options, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
@@ -175,7 +177,9 @@ export class HttpsConnector {
         res.on('error', (err) => fail('network', err.message));
       });
       const timer = setTimeout(() => {
-        fail('timeout', `no response within ${req.timeoutMs} ms`);
+        // Still connecting: this address never answered, but the time is spent; no next address.
+        if (!connected && !handshaking) finish({ ok: false, result: { ok: false, kind: 'timeout', error: `no connection within ${req.timeoutMs} ms`, unreached: true }, retryNext: false });
+        else fail('timeout', `no response within ${req.timeoutMs} ms`);
         r.destroy();
       }, req.timeoutMs);
       let handshaking = false;

@@ -4,6 +4,7 @@ import type { Clock } from './clock.js';
 import {
   ServerResolver,
   cachePeriod,
+  orderSrvRecords,
   WELL_KNOWN_DEFAULT_MS,
   WELL_KNOWN_ERROR_MS,
   WELL_KNOWN_MAX_MS,
@@ -157,4 +158,42 @@ test('it should derive cache periods within the 5 min – 48 h bounds', () => {
   assert.equal(cachePeriod({ 'cache-control': 'max-age=99999999' }, now), WELL_KNOWN_MAX_MS);
   assert.equal(cachePeriod({ 'cache-control': 'no-store' }, now), WELL_KNOWN_MIN_MS);
   assert.equal(cachePeriod({ expires: 'Wed, 01 Jan 2030 02:00:00 GMT' }, now), 7_200_000);
+});
+
+test('it should order SRV targets by priority, then by weighted random choice (RFC 2782)', () => {
+  const rec = (name: string, priority: number, weight: number): SrvRecord => ({ name, port: 8448, priority, weight });
+  const records = [rec('c', 20, 0), rec('a1', 10, 1), rec('a3', 10, 3), rec('z', 10, 0), rec('b', 15, 7)];
+  const names = (random: () => number) => orderSrvRecords(records, random).map((r) => r.name);
+  // A roll near the top picks the heaviest-last record; weight 0 comes only after the weighted ones.
+  assert.deepEqual(names(() => 0.99), ['a3', 'a1', 'z', 'b', 'c']);
+  // A roll in the first quarter picks a1 (running sums 0, 1, 4 over z, a1, a3).
+  assert.deepEqual(names(() => 0.2), ['a1', 'a3', 'z', 'b', 'c']);
+  // Over many rolls a record of weight 3 leads about three times as often as one of weight 1.
+  let seed = 7;
+  const lcg = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const firsts = { a1: 0, a3: 0, z: 0 } as Record<string, number>;
+  for (let i = 0; i < 4000; i++) firsts[orderSrvRecords(records, lcg)[0].name]++;
+  assert.ok(firsts.a3 > 2.5 * firsts.a1 && firsts.a3 < 3.5 * firsts.a1, JSON.stringify(firsts));
+  assert.ok(firsts.z < 10, 'weight 0 almost never leads');
+});
+
+test('it should resolve every SRV record as a target, the rest as fallbacks in order', async () => {
+  const { resolver } = setup(
+    {},
+    {
+      '_matrix-fed._tcp.multi.example': [
+        { name: 'third.multi.example', port: 8003, priority: 30, weight: 0 },
+        { name: 'first.multi.example', port: 8001, priority: 10, weight: 0 },
+        { name: 'second.multi.example', port: 8002, priority: 20, weight: 0 },
+      ],
+    },
+  );
+  const res = await resolver.resolve('multi.example');
+  assert.ok(res.ok);
+  const t = (host: string, port: number) => ({ host, port, hostHeader: 'multi.example', tlsName: 'multi.example' });
+  assert.deepEqual(res.target, t('first.multi.example', 8001));
+  assert.deepEqual(res.fallbacks, [t('second.multi.example', 8002), t('third.multi.example', 8003)]);
+  const single = await resolver.resolve('plain.example');
+  assert.ok(single.ok);
+  assert.equal(single.fallbacks, undefined, 'port 8448 is the only target without SRV records');
 });

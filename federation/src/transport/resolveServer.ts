@@ -29,7 +29,11 @@ export interface WellKnownFetcher {
   fetch(hostname: string): Promise<WellKnownResponse>;
 }
 
-export type Resolution = { ok: true; target: ConnectTarget } | { ok: false; error: string };
+/**
+ * Where to connect: `target` first, then each of `fallbacks` in order when the one before
+ * could not be reached (the further SRV records, RFC 2782 order).
+ */
+export type Resolution = { ok: true; target: ConnectTarget; fallbacks?: ConnectTarget[] } | { ok: false; error: string };
 
 export interface ServerResolverOptions {
   wellKnown: WellKnownFetcher;
@@ -39,7 +43,7 @@ export interface ServerResolverOptions {
   clock?: Clock;
   /** SRV answers are reused this long (Node's resolver does not report TTLs). Default 10 min. */
   srvCacheMs?: number;
-  /** Injectable for tests: picks among equal-priority SRV records. */
+  /** Injectable for tests: orders equal-priority SRV records by weight. */
   random?: () => number;
 }
 
@@ -101,11 +105,19 @@ export class ServerResolver {
     if (host !== undefined) this.wellKnownCache.delete(host);
   }
 
-  /** SRV `_matrix-fed._tcp`, then the deprecated `_matrix._tcp`, then port 8448; Host and certificate stay `hostname`. */
+  /**
+   * SRV `_matrix-fed._tcp`, then the deprecated `_matrix._tcp`, then port 8448; Host and
+   * certificate stay `hostname`. Every record of the service is a target, in RFC 2782 order
+   * (ordered afresh per resolution, so the weights spread load); as in Synapse, port 8448 is
+   * not tried when the service has records.
+   */
   private async viaSrv(hostname: string): Promise<Resolution> {
     for (const service of ['_matrix-fed._tcp.', '_matrix._tcp.']) {
-      const record = this.pick(await this.srvRecords(service + hostname));
-      if (record !== undefined) return ok(record.name, record.port, hostname, hostname);
+      const records = orderSrvRecords(await this.srvRecords(service + hostname), this.opts.random ?? Math.random);
+      if (records.length > 0) {
+        const [first, ...rest] = records.map((r) => ({ host: r.name, port: r.port, hostHeader: hostname, tlsName: hostname }));
+        return rest.length > 0 ? { ok: true, target: first, fallbacks: rest } : { ok: true, target: first };
+      }
     }
     return ok(hostname, DEFAULT_PORT, hostname, hostname);
   }
@@ -123,21 +135,6 @@ export class ServerResolver {
     }
     this.srvCache.set(name, { value: records, expiresTs: now + (this.opts.srvCacheMs ?? 10 * 60_000) });
     return records;
-  }
-
-  /** Lowest priority wins; within it, a weighted random choice (RFC 2782). */
-  private pick(records: SrvRecord[]): SrvRecord | undefined {
-    if (records.length === 0) return undefined;
-    const best = Math.min(...records.map((r) => r.priority));
-    const group = records.filter((r) => r.priority === best);
-    const total = group.reduce((s, r) => s + r.weight, 0);
-    if (total === 0) return group[0];
-    let roll = (this.opts.random ?? Math.random)() * total;
-    for (const r of group) {
-      roll -= r.weight;
-      if (roll < 0) return r;
-    }
-    return group[group.length - 1];
   }
 
   /** The valid `m.server` of `hostname`, or undefined (no/invalid well-known); cached. */
@@ -164,6 +161,31 @@ export class ServerResolver {
     this.wellKnownCache.set(hostname, { value, expiresTs: now + ttl });
     return value;
   }
+}
+
+/**
+ * The order in which to try SRV targets (RFC 2782 "Usage rules"): lowest priority first;
+ * within a priority, repeatedly a weighted random pick among the records left, where a
+ * record of weight 0 is picked only by a roll of exactly 0 or once the weighted ones are gone
+ * (the running-sum selection; `random` returns [0, 1)).
+ */
+export function orderSrvRecords(records: readonly SrvRecord[], random: () => number): SrvRecord[] {
+  const byPriority = new Map<number, SrvRecord[]>();
+  for (const r of records) byPriority.set(r.priority, [...(byPriority.get(r.priority) ?? []), r]);
+  const out: SrvRecord[] = [];
+  for (const priority of [...byPriority.keys()].sort((a, b) => a - b)) {
+    // Weight-0 records go first in the list, so a roll of 0 picks them (as the RFC says).
+    const left = byPriority.get(priority)!.sort((a, b) => (a.weight === 0 ? 0 : 1) - (b.weight === 0 ? 0 : 1));
+    while (left.length > 0) {
+      const total = left.reduce((s, r) => s + r.weight, 0);
+      const roll = random() * total;
+      let sum = 0;
+      let i = left.findIndex((r) => (sum += r.weight) >= roll);
+      if (i < 0) i = left.length - 1;
+      out.push(left.splice(i, 1)[0]);
+    }
+  }
+  return out;
 }
 
 function ok(host: string, port: number, hostHeader: string, tlsName: string): Resolution {

@@ -1,4 +1,4 @@
-// State resolution v2 / v2.1 as one pausable computation.
+// State resolution v2 / v2.1 as one pausable computation (v1 delegates to resolveV1.ts).
 // Spec: rooms/fragments/v2-state-res.md "Algorithm" (rooms 2–11); rooms/v12.md
 // "State resolution" (v2.1: conflicted state subgraph, empty start for step 2).
 import type { RoomVersionRules } from '../roomVersions.js';
@@ -11,6 +11,7 @@ import { type AuthCheckContext, iterativeAuthChecks } from './iterativeAuth.js';
 import { mainlineOrder } from './mainline.js';
 import { powerEventsWithAncestry } from './powerEvents.js';
 import { reverseTopologicalPowerOrder } from './powerOrdering.js';
+import { resolveStateV1 } from './resolveV1.js';
 import { splitStateSets } from './split.js';
 import type { Steps, WorkMeter } from './work.js';
 
@@ -28,7 +29,8 @@ export interface StateResolutionInput {
 
 export function* resolveStateSteps(input: StateResolutionInput, meter: WorkMeter): Steps<Map<StateKey, string>> {
   const { stateSets, getEvent, rules } = input;
-  if (rules.stateRes === 'v1') throw new Error(`room version ${rules.id} uses state resolution v1, which is not supported`);
+  // Room version 1: the original algorithm (cheap: no auth chains are walked).
+  if (rules.stateRes === 'v1') return resolveStateV1(input);
   const { unconflicted, conflicted } = splitStateSets(stateSets);
   if (conflicted.size === 0) return unconflicted;
 

@@ -11,7 +11,7 @@ import { DeviceListSender, streamIdsFor, type UserDevicesView } from './deviceLi
 
 type Queued = { destinations: string[]; edu: Edu };
 
-function senderFor(k: Kit, queued: Queued[], errors: unknown[]): DeviceListSender {
+function senderFor(k: Kit, queued: Queued[], errors: unknown[], opts: { queueFails?: boolean } = {}): DeviceListSender {
   const e2eeRepo = new E2eeRepo(k.db);
   const deps: UserQueryDeps = {
     serverName: 'e2ee.test',
@@ -26,7 +26,13 @@ function senderFor(k: Kit, queued: Queued[], errors: unknown[]): DeviceListSende
     devicesOf: async (u) => (await users.devices(u)) as unknown as UserDevicesView,
     serversSharingRoomWith: async () => ['hr.test', 'legal.test'],
     repo: new DeviceListOutboxRepo(k.db),
-    queues: { enqueue: async (d, items) => void queued.push(...items.map((i) => ({ destinations: [...d], edu: i.edu }))) },
+    changes: (after, upTo, limit) => e2eeRepo.deviceListChanges(after, upTo, limit),
+    queues: {
+      enqueue: async (d, items) => {
+        if (opts.queueFails) throw new Error('disk full');
+        queued.push(...items.map((i) => ({ destinations: [...d], edu: i.edu })));
+      },
+    },
     onError: (e) => errors.push(e),
   });
   return sender;
@@ -118,4 +124,58 @@ test('it should give several devices changed at once distinct increasing stream 
   assert.deepEqual(streamIdsFor(3, 10, 20), [18, 19, 20]);
   assert.deepEqual(streamIdsFor(1, 10, 11), [11]);
   assert.equal(streamIdsFor(3, 10, 11), undefined);
+});
+
+test('it should announce at startup a device change whose announcement a crash lost, and only once', async () => {
+  await withE2ee(async (k) => {
+    const queued: Queued[] = [];
+    const errors: unknown[] = [];
+    // A first run announced alice's first device and recorded its startup cursor.
+    const first = senderFor(k, queued, errors);
+    const unsubscribed = { on: true };
+    k.e2ee.service.deviceLists.onPublicChange((u, pos) => {
+      if (unsubscribed.on) first.changed(u, pos);
+    });
+    await first.resendPending(k.stream.persisted);
+    const alice = await k.register('alice');
+    await k.e2ee.service.keys.upload(alice.userId, alice.deviceId, { device_keys: alice.deviceKeys() });
+    await first.idle();
+    assert.equal(queued.length, 1);
+
+    // The process dies after writing the new device's keys, before the EDU is queued.
+    unsubscribed.on = false;
+    const phone = await k.login(alice.userId, 'PHONE');
+    await k.e2ee.service.keys.upload(phone.userId, phone.deviceId, { device_keys: phone.deviceKeys() });
+    assert.equal(queued.length, 1);
+
+    // Restart: a new sender over the same database sends what was lost, with the chain intact.
+    const restarted = senderFor(k, queued, errors);
+    await restarted.resendPending(k.stream.persisted);
+    assert.equal(queued.length, 2);
+    const c = content(queued[1]);
+    assert.equal(c.device_id, 'PHONE');
+    assert.deepEqual(queued[1].destinations, ['hr.test', 'legal.test']);
+    assert.deepEqual(c.prev_id, [content(queued[0]).stream_id]);
+
+    // Another restart sends nothing again.
+    await senderFor(k, queued, errors).resendPending(k.stream.persisted);
+    assert.equal(queued.length, 2);
+    assert.deepEqual(errors, []);
+  });
+});
+
+test('it should try again at the next startup when re-sending failed', async () => {
+  await withE2ee(async (k) => {
+    const queued: Queued[] = [];
+    const errors: unknown[] = [];
+    const bob = await k.register('bob');
+    await k.e2ee.service.keys.upload(bob.userId, bob.deviceId, { device_keys: bob.deviceKeys() });
+    await senderFor(k, queued, errors, { queueFails: true }).resendPending(k.stream.persisted);
+    assert.equal(queued.length, 0);
+    assert.equal(errors.length, 1);
+
+    await senderFor(k, queued, errors).resendPending(k.stream.persisted);
+    assert.equal(queued.length, 1);
+    assert.equal(content(queued[0]).device_id, bob.deviceId);
+  });
 });

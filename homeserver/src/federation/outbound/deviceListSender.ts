@@ -8,6 +8,11 @@
 // next one, and prev_id stays right across restarts. stream_id values are the positions of
 // our device-list changes, the same scale as the `stream_id` of GET user/devices, so a peer
 // that resynced knows where it stands.
+//
+// A change whose announcement was lost (a crash between the key write and the queue, or a
+// failure) is announced at the next startup: `resendPending` replays the device-list stream
+// after a cursor saved at the previous startup; changes already announced compare equal and
+// send nothing. Synapse keeps a per-destination device-list outbox for the same purpose.
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '@parley/federation/core/canonicalJson';
 import { serverNameOf } from '@parley/federation/core/ids';
@@ -27,7 +32,9 @@ export interface DeviceListSenderDeps {
   devicesOf(userId: string): Promise<UserDevicesView>;
   /** Other servers with a user joined to a room the user is joined to. */
   serversSharingRoomWith(userId: string): Promise<string[]>;
-  repo: Pick<DeviceListOutboxRepo, 'get' | 'put'>;
+  repo: Pick<DeviceListOutboxRepo, 'get' | 'put' | 'announcedUpTo' | 'setAnnouncedUpTo'>;
+  /** Device-list changes in (after, upTo], oldest first, at most `limit` (E2eeRepo.deviceListChanges). */
+  changes(after: number, upTo: number, limit: number): Promise<Array<{ pos: number; userId: string; selfOnly?: boolean }>>;
   queues: { enqueue(destinations: readonly string[], items: ReadonlyArray<{ kind: 'edu'; edu: Edu }>): Promise<void> };
   onError: (err: unknown, what: string) => void;
 }
@@ -40,16 +47,50 @@ export class DeviceListSender {
 
   /** e2ee DeviceLists listener: the user's public device list changed at stream position `pos`. */
   changed = (userId: string, pos: number): void => {
-    if (serverNameOf(userId) !== this.d.serverName) return; // other servers announce their own users
-    const prev = this.tails.get(userId) ?? Promise.resolve();
-    const next = prev
-      .then(() => this.announce(userId, pos))
-      .catch((err: unknown) => this.d.onError(err, `announcing the device list of ${userId}`));
-    this.tails.set(userId, next);
-    void next.then(() => {
-      if (this.tails.get(userId) === next) this.tails.delete(userId);
-    });
+    void this.schedule(userId, pos);
   };
+
+  /**
+   * At startup, before live changes matter: announce every local change after the saved cursor
+   * up to `upTo` (the durable stream position) that was not announced yet, then save `upTo`.
+   * The cursor stays put when an announcement failed, so the next startup tries again.
+   */
+  async resendPending(upTo: number): Promise<void> {
+    const from = (await this.d.repo.announcedUpTo()) ?? 0;
+    let after = from;
+    let failed = false;
+    for (;;) {
+      const page = await this.d.changes(after, upTo, REPLAY_PAGE);
+      const latest = new Map<string, number>();
+      for (const c of page) if (!c.selfOnly) latest.set(c.userId, c.pos);
+      const results = await Promise.all([...latest].map(([userId, pos]) => this.schedule(userId, pos)));
+      if (results.includes(false)) failed = true;
+      if (page.length < REPLAY_PAGE) break;
+      after = page[page.length - 1].pos;
+    }
+    if (!failed && upTo > from) await this.d.repo.setAnnouncedUpTo(upTo);
+  }
+
+  /** Announce after the user's previous announcement; resolves false when it failed. */
+  private schedule(userId: string, pos: number): Promise<boolean> {
+    if (serverNameOf(userId) !== this.d.serverName) return Promise.resolve(true); // other servers announce their own users
+    const prev = this.tails.get(userId) ?? Promise.resolve();
+    const next = prev.then(
+      () => this.announce(userId, pos).then(
+        () => true,
+        (err: unknown) => {
+          this.d.onError(err, `announcing the device list of ${userId}`);
+          return false;
+        },
+      ),
+    );
+    const tail = next.then(() => undefined);
+    this.tails.set(userId, tail);
+    void tail.then(() => {
+      if (this.tails.get(userId) === tail) this.tails.delete(userId);
+    });
+    return next;
+  }
 
   /** Resolves once every change handed over so far is queued (or failed). */
   async idle(): Promise<void> {
@@ -101,6 +142,8 @@ export class DeviceListSender {
     await this.d.repo.put(userId, { streamId, devices, ...(signing !== undefined ? { signing } : {}) });
   }
 }
+
+const REPLAY_PAGE = 500;
 
 /** `n` increasing stream ids in (last, upTo] ending at `upTo` (the change's position); undefined when they don't fit. */
 export function streamIdsFor(n: number, last: number, upTo: number): number[] | undefined {
