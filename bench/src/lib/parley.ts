@@ -29,7 +29,18 @@ export interface ParleyOptions {
   configYaml?: string;
   /** Open the inspector on a loopback port, so that gc() can force a full collection. */
   inspect?: boolean;
+  /**
+   * Hash passwords at a low scrypt cost (CHEAP_PASSWORD_HASHING), for set-up phases that
+   * register thousands of users through /register; the hash is as long either way.
+   */
+  cheapPasswords?: boolean;
 }
+
+/**
+ * Config section for set-up servers: scrypt N = 2^10 instead of 2^15 (~30× cheaper), so
+ * 10,000 registrations fit the time budget. Never used by a server whose figure involves hashing.
+ */
+export const CHEAP_PASSWORD_HASHING = 'password_hashing:\n  scrypt_log_n: 10\n  allow_weak: true\n';
 
 export interface Parley {
   readonly baseUrl: string;
@@ -74,9 +85,11 @@ export async function startParley(opts: ParleyOptions = {}): Promise<Parley> {
   const serverName = `127.0.0.1:${port}`;
   const baseUrl = `http://127.0.0.1:${port}`;
   let configFile = process.env.BENCH_PARLEY_CONFIG;
-  if (opts.configYaml !== undefined) {
+  let configYaml = opts.configYaml;
+  if (opts.cheapPasswords) configYaml = `${configYaml ?? (configFile ? readFileSync(configFile, 'utf8') : '')}\n${CHEAP_PASSWORD_HASHING}`;
+  if (configYaml !== undefined) {
     configFile = join(tempDir('config'), 'parley.yaml');
-    writeFileSync(configFile, opts.configYaml);
+    writeFileSync(configFile, configYaml);
   }
   const inspectPort = opts.inspect ? await allocPort() : undefined;
   const args = [

@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import type { Config } from '../config/config.js';
 import { Database } from '../storage/db.js';
 import { createAccountsModule } from '../users/accountsModule.js';
+import { hashingOptions } from '../users/password.js';
 import { noopAccountPorts } from '../users/ports.js';
 
 export class DatabaseLockedError extends Error {
@@ -38,7 +39,7 @@ function isLocked(err: unknown): boolean {
 }
 
 function accountsOn(db: Database, config: Config) {
-  return createAccountsModule(db, { serverName: config.server_name, registration: config.registration }, noopAccountPorts(), pino({ level: 'silent' }));
+  return createAccountsModule(db, { serverName: config.server_name, registration: config.registration, ...hashingOptions(config.password_hashing) }, noopAccountPorts(), pino({ level: 'silent' }));
 }
 
 /** `parley admin set-admin USER_ID [--revoke]`. */

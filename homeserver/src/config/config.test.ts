@@ -86,3 +86,16 @@ test('it should default federation to on with the public IP blocklist, and add e
   writeFileSync(file, 'federation:\n  ip_range_allowlist: ["not-an-ip"]\n');
   assert.throws(() => loadConfig({ config: file }), /federation\.ip_range_allowlist/);
 });
+
+test('it should hash passwords at scrypt cost 2^15 by default and refuse a weak cost unless allow_weak is set', () => {
+  const c = loadConfig({});
+  assert.deepEqual(c.password_hashing, { scrypt_log_n: 15, allow_weak: false, max_concurrent: 2 });
+  const dir = mkdtempSync(join(tmpdir(), 'parley-cfg-'));
+  const file = join(dir, 'hash.yaml');
+  writeFileSync(file, 'password_hashing:\n  scrypt_log_n: 10\n');
+  assert.throws(() => loadConfig({ config: file }), /password_hashing\.scrypt_log_n.*allow_weak/);
+  writeFileSync(file, 'password_hashing:\n  scrypt_log_n: 10\n  allow_weak: true\n  max_concurrent: 1\n');
+  assert.deepEqual(loadConfig({ config: file }).password_hashing, { scrypt_log_n: 10, allow_weak: true, max_concurrent: 1 });
+  writeFileSync(file, 'password_hashing:\n  scrypt_log_n: 16\n');
+  assert.equal(loadConfig({ config: file }).password_hashing.scrypt_log_n, 16);
+});

@@ -71,6 +71,27 @@ export type ServerNoticesConfig = z.infer<typeof serverNoticesSchema>;
 
 const bucket = z.object({ per_second: z.number().positive(), burst: z.number().int().positive() }).strict();
 
+/** Below this scrypt cost (log2 N) a stolen database is cheap to brute-force; only with `allow_weak`. */
+export const MIN_SCRYPT_LOG_N = 14;
+
+// Password hashing (README.md "Configuration reference"): the counterpart of Synapse's
+// `bcrypt_rounds`. Each step of `scrypt_log_n` doubles the time and memory of a hash.
+const passwordHashingSchema = z
+  .object({
+    scrypt_log_n: z.number().int().min(1).max(20).default(15),
+    /** Accept a cost below MIN_SCRYPT_LOG_N (tests, benchmarks): never in production. */
+    allow_weak: z.boolean().default(false),
+    /** Hashes computed at once; more wait, so LevelDB keeps threads of libuv's pool (4 by default). */
+    max_concurrent: z.number().int().min(1).max(64).default(2),
+  })
+  .strict()
+  .refine((v) => v.allow_weak || v.scrypt_log_n >= MIN_SCRYPT_LOG_N, {
+    message: `scrypt_log_n below ${MIN_SCRYPT_LOG_N} is too weak for production; set allow_weak: true for tests and benchmarks`,
+    path: ['scrypt_log_n'],
+  });
+
+export type PasswordHashingConfig = z.infer<typeof passwordHashingSchema>;
+
 export const configSchema = z
   .object({
     /** The server name that user IDs end with; a DNS name or IP literal with optional port. */
@@ -132,6 +153,7 @@ export const configSchema = z
     /** The server notices room (README.md "Server notices"); absent: POST /_synapse/admin/v1/send_server_notice is refused. */
     server_notices: serverNoticesSchema.optional(),
     media: mediaSchema.default(() => ({ ...MEDIA_DEFAULTS, url_preview_ip_range_whitelist: [], url_preview_ip_range_blacklist: [] })),
+    password_hashing: passwordHashingSchema.default(() => passwordHashingSchema.parse({})),
   })
   .strict();
 

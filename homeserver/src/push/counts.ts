@@ -3,7 +3,7 @@
 // clears notifications up to and including its event; an unthreaded receipt covers every
 // thread, a threaded one only its thread, `main` being the main timeline; sending an
 // event counts as reading up to it); modules/threading.md "Threaded read receipts".
-import type { RoomCounts, RoomNotification, ThreadCounts } from '../storage/notificationsRepo.js';
+import type { ReadPositions, RoomCounts, RoomNotification, ThreadCounts } from '../storage/notificationsRepo.js';
 
 export type { RoomCounts, RoomNotification } from '../storage/notificationsRepo.js';
 
@@ -16,8 +16,8 @@ export interface UnreadCounts {
 
 export const emptyCounts = (): RoomCounts => ({ readTo: 0, threads: {} });
 
-/** How far the user has read in `thread`. */
-export function readTo(counts: RoomCounts, thread: string): number {
+/** How far the user has read in `thread` (from counts or stored positions). */
+export function readTo(counts: ReadPositions, thread: string): number {
   return Math.max(counts.readTo, counts.threads[thread]?.readTo ?? 0);
 }
 

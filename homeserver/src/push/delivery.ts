@@ -29,7 +29,9 @@ export interface DeliveryDeps {
     remove(userId: string, appId: string, pushkey: string): Promise<void>;
   };
   cursors: Pick<PushersRepo, 'sentUpTo' | 'setSentUpTo'>;
-  notifications: Pick<NotificationsRepo, 'ofUser' | 'counts' | 'countsOfUser'>;
+  notifications: Pick<NotificationsRepo, 'ofUser' | 'positions'>;
+  /** How many rooms have unread notifications for the user (the badge). */
+  unreadRooms(userId: string): Promise<number>;
   reader: Pick<RoomReader, 'getEvent' | 'currentStateEvent'>;
   fetch?: typeof fetch;
   now?: () => number;
@@ -158,8 +160,8 @@ export class PushDelivery {
   /** One notification; already-read or vanished events count as done. */
   private async deliver(userId: string, pusher: PusherRecord, rec: NotificationRecord): Promise<NotifyOutcome> {
     const { notifications, reader } = this.deps;
-    const counts = await notifications.counts(userId, rec.roomId);
-    if (counts && rec.stream <= readTo(counts, rec.thread)) return { ok: true, rejected: [] };
+    const positions = await notifications.positions(userId, rec.roomId);
+    if (positions && rec.stream <= readTo(positions, rec.thread)) return { ok: true, rejected: [] };
     const ev = await reader.getEvent(rec.eventId);
     if (!ev) return { ok: true, rejected: [] };
     const [sender, name, alias] = await Promise.all([
@@ -195,10 +197,8 @@ export class PushDelivery {
     }
   }
 
-  private async unreadRooms(userId: string): Promise<number> {
-    return (await this.deps.notifications.countsOfUser(userId)).filter(({ counts }) =>
-      Object.values(counts.threads).some((t) => t.n > 0),
-    ).length;
+  private unreadRooms(userId: string): Promise<number> {
+    return this.deps.unreadRooms(userId);
   }
 }
 

@@ -3,7 +3,7 @@
 // data/api/client-server/notifications.yaml.
 import { invalidParam } from '../http/errors.js';
 import type { RoomReader, StoredEvent } from '../rooms/types.js';
-import type { NotificationRecord, NotificationsRepo, RoomCounts } from '../storage/notificationsRepo.js';
+import type { NotificationRecord, NotificationsRepo, ReadPositions } from '../storage/notificationsRepo.js';
 import { readTo } from './counts.js';
 
 export const DEFAULT_LIMIT = 50;
@@ -17,7 +17,7 @@ export interface Viewer {
 }
 
 export interface NotificationListDeps {
-  repo: Pick<NotificationsRepo, 'ofUser' | 'counts'>;
+  repo: Pick<NotificationsRepo, 'ofUser' | 'positions'>;
   reader: Pick<RoomReader, 'getEvents'>;
   /** events/clientEvent.ts toClientEvent. */
   format(ev: StoredEvent, viewer: Viewer, now: number): Record<string, unknown>;
@@ -54,14 +54,14 @@ export class NotificationList {
       }
     }
     const events = await this.deps.reader.getEvents(picked.map((r) => r.eventId));
-    const counts = new Map<string, RoomCounts | undefined>();
+    const positions = new Map<string, ReadPositions | undefined>();
     const now = (this.deps.now ?? Date.now)();
     const notifications: Array<Record<string, unknown>> = [];
     for (const [i, rec] of picked.entries()) {
       const ev = events[i];
       if (!ev) continue;
-      if (!counts.has(rec.roomId)) counts.set(rec.roomId, await this.deps.repo.counts(viewer.userId, rec.roomId));
-      const c = counts.get(rec.roomId);
+      if (!positions.has(rec.roomId)) positions.set(rec.roomId, await this.deps.repo.positions(viewer.userId, rec.roomId));
+      const c = positions.get(rec.roomId);
       notifications.push({
         actions: rec.actions,
         event: this.deps.format(ev, viewer, now),

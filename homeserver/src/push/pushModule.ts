@@ -13,11 +13,13 @@ import { NotificationsRepo } from '../storage/notificationsRepo.js';
 import { PushersRepo } from '../storage/pushersRepo.js';
 import { PushRulesRepo } from '../storage/pushRulesRepo.js';
 import { summarise, type CountsSummary } from './counts.js';
+import { CountsCache } from './countsCache.js';
 import { PushDelivery, type Backoff } from './delivery.js';
 import { NotificationList, type Viewer } from './notificationList.js';
 import { PusherService } from './pushers.js';
 import { PushRulesService, type PushRulesAccountData } from './pushRulesService.js';
 import { PushWorker } from './pushWorker.js';
+import { SharedEvaluator } from './sharedEvaluation.js';
 
 export interface PushModuleDeps {
   db: Database;
@@ -60,6 +62,7 @@ export interface PushModule {
 
 export function createPushModule(deps: PushModuleDeps): PushModule {
   const notifications = new NotificationsRepo(deps.db);
+  const counts = new CountsCache(notifications);
   const pushersRepo = new PushersRepo(deps.db);
   const rules = new PushRulesService({
     repo: new PushRulesRepo(deps.db),
@@ -76,6 +79,11 @@ export function createPushModule(deps: PushModuleDeps): PushModule {
     pushers,
     cursors: pushersRepo,
     notifications,
+    unreadRooms: async (userId) => {
+      const rooms = await notifications.roomsOfUser(userId);
+      const all = await Promise.all(rooms.map((roomId) => counts.get(userId, roomId)));
+      return all.filter((c) => Object.values(c.threads).some((t) => t.n > 0)).length;
+    },
     reader: deps.reader,
     fetch: deps.fetch,
     backoff: deps.backoff,
@@ -85,7 +93,9 @@ export function createPushModule(deps: PushModuleDeps): PushModule {
   const worker = new PushWorker({
     reader: deps.reader,
     repo: notifications,
+    counts,
     rules,
+    shared: new SharedEvaluator({ legacyMentions: deps.legacyMentionRules }),
     stream: deps.stream,
     serverName: deps.serverName,
     now: deps.now,
@@ -109,12 +119,14 @@ export function createPushModule(deps: PushModuleDeps): PushModule {
     delivery,
     async unreadCounts(userId, roomId, opts = {}) {
       if (opts.upTo !== undefined) await worker.caughtUp(opts.upTo);
-      return summarise(await notifications.counts(userId, roomId));
+      return summarise(await counts.get(userId, roomId));
     },
     receiptMoved: (userId, roomId, eventId, threadId) => worker.receiptMoved(userId, roomId, eventId, threadId),
     async start() {
       await worker.start();
-      delivery.resume(await pushersRepo.all());
+      const all = await pushersRepo.all();
+      pushers.loaded(all);
+      delivery.resume(all);
     },
     async close() {
       await worker.close();

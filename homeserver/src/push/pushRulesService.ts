@@ -14,6 +14,7 @@ import {
   deleteRule,
   emptyStoredRules,
   findRule,
+  isUnchanged,
   putRule,
   type DefaultRuleChange,
   type StoredPushRules,
@@ -40,8 +41,12 @@ export interface RuleBody {
 
 export const PUSH_RULES_TYPE = 'm.push_rules';
 
+/** Rulesets kept built; users with only the defaults cost an entry of `null`. */
+const CACHE_SIZE = 100_000;
+
 export class PushRulesService {
-  private readonly cache = new Lru<string, Ruleset>(10_000);
+  /** user → their built ruleset, or null when it is exactly the server defaults. */
+  private readonly cache = new Lru<string, Ruleset | null>(CACHE_SIZE);
   private readonly lock = new KeyedLock();
   /** Bumped by every edit, so that a read racing with an edit never caches the older rules. */
   private edits = 0;
@@ -50,12 +55,32 @@ export class PushRulesService {
 
   /** The user's full ruleset, defaults included, in evaluation order. Do not mutate it. */
   async ruleset(userId: string): Promise<Ruleset> {
-    const hit = this.cache.get(userId);
-    if (hit) return hit;
-    const edits = this.edits;
-    const rules = buildRuleset((await this.deps.repo.get(userId)) ?? emptyStoredRules(), userId, this.deps.defaults);
-    if (edits === this.edits) this.cache.set(userId, rules);
-    return rules;
+    const [custom] = await this.customRulesets([userId]);
+    return custom ?? buildRuleset(emptyStoredRules(), userId, this.deps.defaults);
+  }
+
+  /**
+   * For evaluation, in one read for the users not cached: each user's ruleset, or undefined
+   * for a user whose rules are exactly the server defaults (push/sharedEvaluation.ts).
+   */
+  async customRulesets(userIds: readonly string[]): Promise<Array<Ruleset | undefined>> {
+    const out = userIds.map((u) => this.cache.get(u));
+    const missing = userIds.filter((_, i) => out[i] === undefined);
+    if (missing.length > 0) {
+      const edits = this.edits;
+      const stored = await this.deps.repo.getMany(missing);
+      const built = new Map<string, Ruleset | null>();
+      missing.forEach((u, i) => built.set(u, this.build(u, stored[i])));
+      if (edits === this.edits) for (const [u, r] of built) this.cache.set(u, r);
+      userIds.forEach((u, i) => {
+        if (out[i] === undefined) out[i] = built.get(u);
+      });
+    }
+    return out.map((r) => r ?? undefined);
+  }
+
+  private build(userId: string, stored: StoredPushRules | undefined): Ruleset | null {
+    return stored && !isUnchanged(stored) ? buildRuleset(stored, userId, this.deps.defaults) : null;
   }
 
   /** The content of the user's `m.push_rules` account data (and of GET /pushrules/). */
@@ -109,7 +134,7 @@ export class PushRulesService {
       await this.deps.repo.put(userId, next);
       this.edits++;
       const ruleset = buildRuleset(next, userId, this.deps.defaults);
-      this.cache.set(userId, ruleset);
+      this.cache.set(userId, isUnchanged(next) ? null : ruleset);
       await this.deps.accountData?.set(userId, undefined, PUSH_RULES_TYPE, { global: ruleset });
     });
   }

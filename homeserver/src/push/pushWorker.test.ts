@@ -5,6 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { toClientEvent } from '../events/clientEvent.js';
 import { RoomOutputs } from '../events/outputs.js';
+import { key } from '../storage/keys.js';
+import { NotificationsRepo } from '../storage/notificationsRepo.js';
 import { unreadForSync } from './counts.js';
 import { createPushModule } from './pushModule.js';
 import { C, withPushServer, type PushHarness, type TestUser } from './testHarness.js';
@@ -205,5 +207,91 @@ test('it should honour the user\'s own rules when counting', async () => {
     await h.send(alice, roomId, text('hello'));
     await h.send(alice, roomId, text('there is cake!'));
     assert.deepEqual(await counts(h, bob, roomId), { notification_count: 1, highlight_count: 1 });
+  });
+});
+
+test('it should list each user\'s own actions and keep counts, read flags and highlights right across a restart', async () => {
+  await withPushServer({}, async (h) => {
+    const [alice, bob, carol, dave] = [h.user('alice'), h.user('bob'), h.user('carol'), h.user('dave')];
+    const roomId = await roomWith(h, alice, [bob, carol, dave]);
+    // carol rings on every message; bob and dave keep the defaults.
+    const ring = ['notify', { set_tweak: 'sound', value: 'ring' }];
+    await h.call('PUT', `${C}/pushrules/global/room/${encodeURIComponent(roomId)}`, { token: carol.token, body: { actions: ring } });
+    const first = await h.send(alice, roomId, text('one'));
+    await h.send(alice, roomId, text('two', { 'm.mentions': { user_ids: [dave.userId] } }));
+    await h.send(alice, roomId, text('three'));
+    await h.settle();
+    const list = async (u: TestUser) => {
+      const res = await h.call('GET', `${C}/notifications`, { token: u.token });
+      return res.json.notifications.map((n: any) => ({ body: n.event.content.body, actions: n.actions, read: n.read }));
+    };
+    assert.deepEqual(await list(bob), [
+      { body: 'three', actions: ['notify'], read: false },
+      { body: 'two', actions: ['notify'], read: false },
+      { body: 'one', actions: ['notify'], read: false },
+    ]);
+    assert.deepEqual((await list(carol)).map((n: any) => n.actions), [ring, ring, ring]);
+    assert.deepEqual((await list(dave))[1].actions, ['notify', { set_tweak: 'sound', value: 'default' }, { set_tweak: 'highlight' }]);
+    await h.push.receiptMoved(bob.userId, roomId, first);
+    await h.push.close();
+
+    const again = createPushModule({ db: h.db, reader: h.rooms.reader, outputs: new RoomOutputs(), stream: h.stream, serverName: 'example.test', format: toClientEvent });
+    try {
+      await again.start();
+      const total = async (u: TestUser) => (await again.unreadCounts(u.userId, roomId, { upTo: h.stream.persisted })).total;
+      assert.deepEqual(await total(bob), { notification_count: 2, highlight_count: 0 }, 'counts come back from storage after a restart');
+      assert.deepEqual(await total(carol), { notification_count: 3, highlight_count: 0 });
+      assert.deepEqual(await total(dave), { notification_count: 3, highlight_count: 1 });
+      await again.receiptMoved(dave.userId, roomId, first);
+      assert.deepEqual(await total(dave), { notification_count: 2, highlight_count: 1 });
+    } finally {
+      await again.close();
+    }
+  });
+});
+
+test('it should count one message for each of many members and clear each member\'s count with their own receipt', async () => {
+  await withPushServer({}, async (h) => {
+    const alice = h.user('alice');
+    const members = Array.from({ length: 40 }, (_, i) => h.user(`m${i}`));
+    const roomId = await roomWith(h, alice, members);
+    // Half of them read before the message is even counted: counts are loaded at different moments.
+    for (const u of members.slice(0, 20)) await counts(h, u, roomId);
+    const eventId = await h.send(alice, roomId, text('to everyone'));
+    for (const u of members) assert.deepEqual(await counts(h, u, roomId), { notification_count: 1, highlight_count: 0 }, u.userId);
+    for (const u of members.filter((_, i) => i % 2 === 0)) await h.push.receiptMoved(u.userId, roomId, eventId);
+    for (const [i, u] of members.entries()) {
+      assert.deepEqual(await counts(h, u, roomId), { notification_count: i % 2 === 0 ? 0 : 1, highlight_count: 0 }, u.userId);
+    }
+    assert.deepEqual(h.errors, []);
+  });
+});
+
+test('it should still list and count notifications stored in the older layout (whole record per user, stored counts)', async () => {
+  await withPushServer({}, async (h) => {
+    const [alice, bob] = [h.user('alice'), h.user('bob')];
+    const roomId = await roomWith(h, alice, [bob, h.user('carol')]);
+    const eventId = await h.send(alice, roomId, text('from before the upgrade'));
+    await h.settle();
+    const [rec] = await new NotificationsRepo(h.db).ofUser(bob.userId, { limit: 10, newestFirst: true });
+    await h.push.close();
+    // What the previous version wrote: the whole record in bob's list, no shared event row, counts stored.
+    const { stream, ...whole } = rec;
+    await h.db.write([
+      h.db.del('stream_notificationevent', key(stream)),
+      h.db.put('userstream_notification', key(bob.userId, stream), whole),
+      h.db.put('userroom_notificationcounts', key(bob.userId, roomId), { readTo: 0, threads: { main: { n: 1, h: 0, readTo: 0 } } }),
+    ]);
+    const again = createPushModule({ db: h.db, reader: h.rooms.reader, outputs: new RoomOutputs(), stream: h.stream, serverName: 'example.test', format: toClientEvent });
+    try {
+      await again.start();
+      const list = await h.call('GET', `${C}/notifications`, { token: bob.token });
+      assert.deepEqual(list.json.notifications.map((n: any) => [n.event.event_id, n.actions, n.read]), [[eventId, ['notify'], false]]);
+      assert.deepEqual((await again.unreadCounts(bob.userId, roomId)).total, { notification_count: 1, highlight_count: 0 });
+      await again.receiptMoved(bob.userId, roomId, eventId);
+      assert.deepEqual((await again.unreadCounts(bob.userId, roomId)).total, { notification_count: 0, highlight_count: 0 });
+    } finally {
+      await again.close();
+    }
   });
 });

@@ -1,21 +1,26 @@
 // Evaluates every new room event against the push rules of its local recipients, off the
 // send path: RoomOutputs only pokes this worker, which reads the events after its cursor
 // from the global stream in batches and writes, per batch and in ONE atomic write, the
-// notifications, the changed unread counts and the new cursor. Read receipts go through
-// the same loop, so counts have a single writer. After a crash the worker resumes from
-// its durable cursor; nothing is evaluated twice.
+// notifications (what an event's notifications share once, two small rows per recipient),
+// the read positions that moved and the new cursor; only then does it update the
+// in-memory counts (countsCache.ts). Read receipts go through the same loop, so counts
+// have a single writer. Recipients with the default rules share one evaluation per event
+// (sharedEvaluation.ts). After a crash the worker resumes from its durable cursor;
+// nothing is evaluated twice.
 // Spec: client-server-api/modules/push.md "Server behaviour", "Receiving notifications",
 // "Marking notifications as read".
 import { serverNameOf } from '@parley/federation/core/ids';
 import type { RoomOutputs } from '../events/outputs.js';
 import type { RoomReader, StoredEvent } from '../rooms/types.js';
 import { Batch } from '../storage/batch.js';
-import type { NotificationRecord, NotificationsRepo, RoomCounts, RoomNotification } from '../storage/notificationsRepo.js';
-import { countNotification, emptyCounts, markRead } from './counts.js';
+import type { EventNotifications, NotificationsRepo, RoomCounts, RoomNotification } from '../storage/notificationsRepo.js';
+import { countNotification, markRead } from './counts.js';
+import { pairKey, positionsOf, splitPair, type CountsCache } from './countsCache.js';
 import { eventFacts, powerFacts, type EventContextReader } from './eventContext.js';
-import { evaluate, usesCondition } from './evaluator.js';
+import { evaluate, usesCondition, type Evaluation } from './evaluator.js';
+import type { SharedEvaluator } from './sharedEvaluation.js';
 import { threadOf } from './threads.js';
-import type { Ruleset } from './types.js';
+import type { PushAction, Ruleset } from './types.js';
 
 const BATCH = 200;
 /** How long a /sync waits for the worker to count events it is about to return. */
@@ -25,7 +30,14 @@ const RETRY_MS = 1_000;
 export interface PushWorkerDeps {
   reader: EventContextReader & Pick<RoomReader, 'eventsSince' | 'getEvent'>;
   repo: NotificationsRepo;
-  rules: { ruleset(userId: string): Promise<Ruleset> };
+  counts: CountsCache;
+  rules: {
+    ruleset(userId: string): Promise<Ruleset>;
+    /** undefined for a user whose rules are exactly the server defaults. */
+    customRulesets(userIds: readonly string[]): Promise<Array<Ruleset | undefined>>;
+  };
+  /** Evaluates the server defaults once per event (absent: every user separately). */
+  shared?: SharedEvaluator;
   stream: { readonly persisted: number };
   serverName: string;
   now?: () => number;
@@ -121,7 +133,11 @@ export class PushWorker {
     this.wanted = true;
     if (this.running) return;
     this.running = true;
-    this.idle = this.loop().finally(() => (this.running = false));
+    this.idle = this.loop().finally(() => {
+      this.running = false;
+      // A poke between the loop's last check and here found it still running: run again.
+      if (this.wanted && !this.retryTimer) this.poke();
+    });
   }
 
   private async loop(): Promise<void> {
@@ -132,7 +148,10 @@ export class PushWorker {
         while (!this.closed && (await this.runBatch())) {}
       } catch (err) {
         this.deps.onError?.(err, 'push evaluation batch');
-        this.retryTimer = setTimeout(() => this.poke(), RETRY_MS);
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          this.poke();
+        }, RETRY_MS);
         return;
       }
     }
@@ -150,7 +169,7 @@ export class PushWorker {
       this.advance(newCursor);
       return false;
     }
-    const tx = new CountsTx(this.deps.repo);
+    const tx = new CountsTx(this.deps.repo, this.deps.counts);
     const reader = batchReader(this.deps.reader);
     try {
       for (const ev of events) {
@@ -201,85 +220,139 @@ export class PushWorker {
     if (facts.recipients.length === 0) return;
     const power = await powerFacts(reader, ev);
     const event = { ...pdu, room_id: ev.roomId, event_id: ev.eventId };
-    for (const userId of facts.recipients) {
-      const ruleset = await this.deps.rules.ruleset(userId);
-      let displayName: string | undefined;
-      if (usesCondition(ruleset, 'contains_display_name')) {
-        const memberEventId = facts.memberEventOf.get(userId);
-        const name = memberEventId ? (await reader.getEvent(memberEventId))?.pdu.content.displayname : undefined;
-        displayName = typeof name === 'string' ? name : undefined;
+    const ctx = { memberCount: facts.memberCount, senderPowerLevel: power.sender, notificationLevel: power.notificationLevel };
+    const shared = this.deps.shared?.evaluate(event, ctx);
+    const custom = await this.deps.rules.customRulesets(facts.recipients);
+    const notified: Array<{ userId: string; result: Evaluation }> = [];
+    for (const [i, userId] of facts.recipients.entries()) {
+      let result: Evaluation;
+      if (!custom[i] && shared && !shared.names(userId)) {
+        result = shared.result;
+      } else {
+        const ruleset = custom[i] ?? (await this.deps.rules.ruleset(userId));
+        let displayName: string | undefined;
+        if (usesCondition(ruleset, 'contains_display_name')) {
+          const memberEventId = facts.memberEventOf.get(userId);
+          const name = memberEventId ? (await reader.getEvent(memberEventId))?.pdu.content.displayname : undefined;
+          displayName = typeof name === 'string' ? name : undefined;
+        }
+        result = evaluate(ruleset, event, { ...ctx, userId, displayName });
       }
-      const result = evaluate(ruleset, event, {
-        userId,
-        memberCount: facts.memberCount,
-        displayName,
-        senderPowerLevel: power.sender,
-        notificationLevel: power.notificationLevel,
-      });
-      if (!result.notify) continue;
-      await tx.addNotification(userId, {
-        stream: ev.stream,
-        roomId: ev.roomId,
-        eventId: ev.eventId,
-        thread,
-        highlight: result.highlight,
-        actions: result.actions,
-        ts: this.now(),
-      });
+      if (result.notify) notified.push({ userId, result });
     }
+    if (notified.length === 0) return;
+    const common = mostCommon(notified.map((n) => n.result));
+    const sameAsCommon = (r: Evaluation) => r === common || (r.highlight === common.highlight && sameActions(r.actions, common.actions));
+    await tx.addNotifications({
+      stream: ev.stream,
+      roomId: ev.roomId,
+      eventId: ev.eventId,
+      thread,
+      ts: this.now(),
+      common: { highlight: common.highlight, actions: common.actions },
+      recipients: notified.map(({ userId, result }) =>
+        sameAsCommon(result) ? { userId } : { userId, own: { highlight: result.highlight, actions: result.actions } },
+      ),
+    });
   }
 }
 
-/** One batch's changes to counts, with the notifications it adds visible to its own recounts. */
+/** The result most recipients got (by identity: the shared result is one object for all). */
+function mostCommon(results: Evaluation[]): Evaluation {
+  const tally = new Map<Evaluation, number>();
+  let best = results[0];
+  for (const r of results) {
+    const n = (tally.get(r) ?? 0) + 1;
+    tally.set(r, n);
+    if (n > tally.get(best)!) best = r;
+  }
+  return best;
+}
+
+const sameActions = (a: PushAction[], b: PushAction[]) => a === b || JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * One batch's changes: notifications and moved read positions staged in one write; the
+ * in-memory counts follow once it is durable. Pairs recounted by a receipt in this batch
+ * are worked on as copies, which the batch's later notifications also update.
+ */
 class CountsTx {
   readonly batch = new Batch();
   readonly notified = new Set<string>();
   readonly read = new Set<string>();
-  private readonly counts = new Map<string, { userId: string; roomId: string; counts: RoomCounts; dirty: boolean }>();
-  private readonly added = new Map<string, RoomNotification[]>();
+  /** Recounted pairs (copies of the cached counts plus this batch's changes). */
+  private readonly working = new Map<string, { userId: string; roomId: string; counts: RoomCounts }>();
+  /** This batch's notifications per pair, oldest first. */
+  private readonly added = new Map<string, { userId: string; roomId: string; notes: RoomNotification[] }>();
+  /** Pairs that have a positions row once this batch is durable (found, or written by it). */
+  private readonly withRow = new Set<string>();
 
-  constructor(private readonly repo: NotificationsRepo) {}
+  constructor(
+    private readonly repo: NotificationsRepo,
+    private readonly cache: CountsCache,
+  ) {}
 
-  async addNotification(userId: string, rec: NotificationRecord): Promise<void> {
-    const entry = await this.load(userId, rec.roomId, true);
-    const note: RoomNotification = { stream: rec.stream, thread: rec.thread, highlight: rec.highlight };
-    if (countNotification(entry!.counts, note)) entry!.dirty = true;
-    this.repo.addNotification(this.batch, userId, rec);
-    const k = pairKey(userId, rec.roomId);
-    this.added.set(k, [...(this.added.get(k) ?? []), note]);
-    this.notified.add(userId);
+  async addNotifications(n: EventNotifications): Promise<void> {
+    this.repo.addNotifications(this.batch, n);
+    // Each pair gets a positions row with its first notification, so a user's rooms with
+    // notifications can be listed (badge counts); the cache remembers which pairs have one.
+    const unknown = n.recipients.filter((r) => !this.cache.hasRow(r.userId, n.roomId) && !this.withRow.has(pairKey(r.userId, n.roomId)));
+    if (unknown.length > 0) {
+      const stored = await this.repo.manyPositions(unknown.map((r) => ({ userId: r.userId, roomId: n.roomId })));
+      unknown.forEach((r, i) => {
+        if (!stored[i]) this.repo.putPositions(this.batch, r.userId, n.roomId, { readTo: 0, threads: {} });
+        this.withRow.add(pairKey(r.userId, n.roomId));
+      });
+    }
+    for (const r of n.recipients) {
+      const note: RoomNotification = { stream: n.stream, thread: n.thread, highlight: (r.own ?? n.common).highlight };
+      const k = pairKey(r.userId, n.roomId);
+      let a = this.added.get(k);
+      if (!a) this.added.set(k, (a = { userId: r.userId, roomId: n.roomId, notes: [] }));
+      a.notes.push(note);
+      const w = this.working.get(k);
+      if (w) countNotification(w.counts, note);
+      this.notified.add(r.userId);
+    }
   }
 
-  /** `create`: also for a user with no counts yet (a receipt); an own event needs none then. */
+  /** `create`: also for a pair without notifications (a receipt); an own event needs none then. */
   async markRead(userId: string, roomId: string, thread: string | undefined, stream: number, create: boolean): Promise<void> {
-    const entry = await this.load(userId, roomId, create);
-    if (!entry) return;
+    const k = pairKey(userId, roomId);
+    let w = this.working.get(k);
+    if (!w) {
+      const counts = structuredClone(await this.cache.get(userId, roomId));
+      const added = this.added.get(k)?.notes ?? [];
+      for (const n of added) countNotification(counts, n);
+      // Nothing counted and no position: a user who never had a notification here.
+      if (!create && counts.readTo === 0 && Object.keys(counts.threads).length === 0 && added.length === 0) return;
+      w = { userId, roomId, counts };
+      this.working.set(k, w);
+    }
     const after = [
       ...(await this.repo.roomNotificationsAfter(userId, roomId, stream)),
-      ...(this.added.get(pairKey(userId, roomId)) ?? []).filter((n) => n.stream > stream),
+      ...(this.added.get(k)?.notes ?? []).filter((n) => n.stream > stream),
     ];
-    const before = totalOf(entry.counts);
-    if (markRead(entry.counts, thread, stream, after)) {
-      entry.dirty = true;
-      if (totalOf(entry.counts) < before) this.read.add(userId);
+    const before = totalOf(w.counts);
+    if (markRead(w.counts, thread, stream, after)) {
+      this.repo.putPositions(this.batch, userId, roomId, positionsOf(w.counts));
+      this.withRow.add(k);
+      if (totalOf(w.counts) < before) this.read.add(userId);
     }
   }
 
   async commit(): Promise<void> {
-    for (const e of this.counts.values()) if (e.dirty) this.repo.putCounts(this.batch, e.userId, e.roomId, e.counts);
-    await this.repo.commit(this.batch);
-  }
-
-  private async load(userId: string, roomId: string, create: boolean) {
-    const k = pairKey(userId, roomId);
-    let entry = this.counts.get(k);
-    if (!entry) {
-      const stored = await this.repo.counts(userId, roomId);
-      if (!stored && !create) return undefined;
-      entry = { userId, roomId, counts: stored ?? emptyCounts(), dirty: !stored };
-      this.counts.set(k, entry);
-    }
-    return entry;
+    await this.cache.commit(
+      () => this.repo.commit(this.batch),
+      () => {
+        for (const [k, a] of this.added) {
+          if (this.working.has(k)) continue;
+          for (const n of a.notes) this.cache.count(a.userId, a.roomId, n);
+        }
+        for (const w of this.working.values()) this.cache.set(w.userId, w.roomId, w.counts);
+        for (const k of this.withRow) this.cache.rowExists(...splitPair(k));
+      },
+    );
   }
 }
 
@@ -303,8 +376,6 @@ function batchReader(reader: PushWorkerDeps['reader']): PushWorkerDeps['reader']
     eventsSince: (after, upTo, limit) => reader.eventsSince(after, upTo, limit),
   };
 }
-
-const pairKey = (userId: string, roomId: string) => `${userId}\u0000${roomId}`;
 
 function totalOf(c: RoomCounts): number {
   let n = 0;

@@ -33,8 +33,18 @@ export interface PusherServiceDeps {
 export class PusherService {
   private readonly cache = new Lru<string, PusherRecord[]>(10_000);
   private edits = 0;
+  /**
+   * Users who may have pushers (loaded at start, grown by every set): a notification for
+   * anyone else, most users, needs no read. Undefined until loaded.
+   */
+  private mayHave: Set<string> | undefined;
 
   constructor(private readonly deps: PusherServiceDeps) {}
+
+  /** At start, with every stored pusher. */
+  loaded(all: ReadonlyArray<{ userId: string }>): void {
+    this.mayHave = new Set(all.map((a) => a.userId));
+  }
 
   /** GET /pushers: the pushers as they were set. */
   async list(userId: string): Promise<Array<Record<string, unknown>>> {
@@ -42,6 +52,7 @@ export class PusherService {
   }
 
   async pushersOf(userId: string): Promise<PusherRecord[]> {
+    if (this.mayHave && !this.mayHave.has(userId)) return [];
     const hit = this.cache.get(userId);
     if (hit) return hit;
     const edits = this.edits;
@@ -87,6 +98,7 @@ export class PusherService {
     // append false (the default): this pushkey now belongs to this user only.
     const removeUsers = body.append === true ? [] : await this.deps.repo.otherUsers(appId, pushkey, userId);
     const sentFrom = existing ? undefined : await this.deps.latestNotification(userId);
+    this.mayHave?.add(userId);
     await this.deps.repo.set(userId, rec, { removeUsers, sentFrom });
     this.invalidate(userId, ...removeUsers);
     this.deps.onChange?.(userId);

@@ -24,6 +24,11 @@ export const emptyStoredRules = (): StoredPushRules => ({
   defaults: {},
 });
 
+/** The user has no rules of their own and has changed no default rule. */
+export function isUnchanged(stored: StoredPushRules): boolean {
+  return Object.keys(stored.defaults).length === 0 && RULE_KINDS.every((k) => stored.rules[k].length === 0);
+}
+
 /** The ruleset as GET /pushrules/ and `m.push_rules` show it, in evaluation order. */
 export function buildRuleset(stored: StoredPushRules, userId: string, opts: DefaultRuleOptions = {}): Ruleset {
   const defaults = defaultRules(userId, opts);

@@ -1,6 +1,8 @@
-// Notifications (events whose push rules said "notify") per user, the unread counts per
-// room and thread, and the evaluation cursor. Layouts: schema.ts userstream_notification,
-// userroomstream_notification, userroom_notificationcounts, meta_value 'push_processed'.
+// Notifications (events whose push rules said "notify") per user, how far each user has
+// read each room, and the evaluation cursor. What the notifications of one event share is
+// written once (stream_notificationevent); each recipient gets two small index rows. Layouts:
+// schema.ts userstream_notification, stream_notificationevent, userroomstream_notification,
+// userroom_notificationcounts, meta_value 'push_processed'.
 import type { PushAction } from '../push/types.js';
 import type { Batch } from './batch.js';
 import type { Database } from './db.js';
@@ -39,26 +41,46 @@ export interface RoomCounts {
   threads: Record<string, ThreadCounts>;
 }
 
+/** How far a user has read a room: what is stored; counts are derived (push/countsCache.ts). */
+export interface ReadPositions {
+  readTo: number;
+  threads: Record<string, { readTo: number }>;
+}
+
+/** One event's notifications: what they share, and the recipients with their own variant. */
+export interface EventNotifications {
+  stream: number;
+  roomId: string;
+  eventId: string;
+  thread: string;
+  ts: number;
+  /** The result most recipients got. */
+  common: { highlight: boolean; actions: PushAction[] };
+  recipients: Array<{ userId: string; own?: { highlight: boolean; actions: PushAction[] } }>;
+}
+
 const CURSOR_KEY = Buffer.from('push_processed');
 
 type RoomIndexValue = Omit<RoomNotification, 'stream'>;
-type UserIndexValue = Omit<NotificationRecord, 'stream'>;
+type EventValue = Omit<NotificationRecord, 'stream'>;
+/** {} (the event's common notification), the user's own variant, or a whole record (older rows). */
+type UserIndexValue = Partial<EventValue>;
 
 export class NotificationsRepo {
   constructor(private readonly db: Database) {}
 
-  counts(userId: string, roomId: string): Promise<RoomCounts | undefined> {
-    return this.db.get<RoomCounts>('userroom_notificationcounts', key(userId, roomId));
+  positions(userId: string, roomId: string): Promise<ReadPositions | undefined> {
+    return this.db.get<ReadPositions>('userroom_notificationcounts', key(userId, roomId));
   }
 
-  manyCounts(pairs: Array<{ userId: string; roomId: string }>): Promise<Array<RoomCounts | undefined>> {
-    return this.db.getMany<RoomCounts>('userroom_notificationcounts', pairs.map((p) => key(p.userId, p.roomId)));
+  manyPositions(pairs: ReadonlyArray<{ userId: string; roomId: string }>): Promise<Array<ReadPositions | undefined>> {
+    return this.db.getMany<ReadPositions>('userroom_notificationcounts', pairs.map((p) => key(p.userId, p.roomId)));
   }
 
-  /** Every room of the user that has counts. */
-  async countsOfUser(userId: string): Promise<Array<{ roomId: string; counts: RoomCounts }>> {
-    const rows = await this.db.range<RoomCounts>('userroom_notificationcounts', prefixRange(key(userId)));
-    return rows.map(([k, counts]) => ({ roomId: splitStrings(k)[1], counts }));
+  /** Every room of the user with notifications or a read position. */
+  async roomsOfUser(userId: string): Promise<string[]> {
+    const rows = await this.db.range<unknown>('userroom_notificationcounts', prefixRange(key(userId)));
+    return rows.map(([k]) => splitStrings(k)[1]);
   }
 
   /** A room's notifications for the user with stream > after, oldest first. */
@@ -77,7 +99,17 @@ export class NotificationsRepo {
       reverse: opts.newestFirst,
       limit: opts.limit,
     });
-    return rows.map(([k, v]) => ({ stream: readU64(k, prefix.length), ...v }));
+    const streams = rows.map(([k]) => readU64(k, prefix.length));
+    const shared = rows.map(([, v]) => v.eventId === undefined);
+    const events = await this.db.getMany<EventValue>('stream_notificationevent', streams.filter((_, i) => shared[i]).map((st) => key(st)));
+    const out: NotificationRecord[] = [];
+    let e = 0;
+    rows.forEach(([, v], i) => {
+      if (!shared[i]) return out.push({ stream: streams[i], ...(v as EventValue) });
+      const ev = events[e++];
+      if (ev) out.push({ stream: streams[i], ...ev, ...v });
+    });
+    return out;
   }
 
   /** Stream position of the user's newest notification (0 when none). */
@@ -91,19 +123,23 @@ export class NotificationsRepo {
     return this.db.get<number>('meta_value', CURSOR_KEY);
   }
 
-  addNotification(batch: Batch, userId: string, rec: NotificationRecord): void {
-    const { stream, ...rest } = rec;
-    batch.add(
-      this.db.put('userstream_notification', key(userId, stream), rest satisfies UserIndexValue),
-      this.db.put('userroomstream_notification', key(userId, rec.roomId, stream), {
-        thread: rec.thread,
-        highlight: rec.highlight,
-      } satisfies RoomIndexValue),
-    );
+  /** One event's notifications: the shared record once, two small index rows per recipient. */
+  addNotifications(batch: Batch, n: EventNotifications): void {
+    const { stream, roomId, eventId, thread, ts, common } = n;
+    batch.add(this.db.put('stream_notificationevent', key(stream), { roomId, eventId, thread, ts, ...common } satisfies EventValue));
+    for (const r of n.recipients) {
+      batch.add(
+        this.db.put('userstream_notification', key(r.userId, stream), (r.own ?? {}) satisfies UserIndexValue),
+        this.db.put('userroomstream_notification', key(r.userId, roomId, stream), {
+          thread,
+          highlight: (r.own ?? common).highlight,
+        } satisfies RoomIndexValue),
+      );
+    }
   }
 
-  putCounts(batch: Batch, userId: string, roomId: string, counts: RoomCounts): void {
-    batch.add(this.db.put('userroom_notificationcounts', key(userId, roomId), counts));
+  putPositions(batch: Batch, userId: string, roomId: string, positions: ReadPositions): void {
+    batch.add(this.db.put('userroom_notificationcounts', key(userId, roomId), positions));
   }
 
   setCursor(batch: Batch, pos: number): void {

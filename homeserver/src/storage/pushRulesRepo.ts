@@ -10,6 +10,10 @@ export class PushRulesRepo {
     return this.db.get<StoredPushRules>('userid_pushrules', strKey(userId));
   }
 
+  getMany(userIds: string[]): Promise<Array<StoredPushRules | undefined>> {
+    return this.db.getMany<StoredPushRules>('userid_pushrules', userIds.map(strKey));
+  }
+
   put(userId: string, rules: StoredPushRules): Promise<void> {
     return this.db.write([this.db.put('userid_pushrules', strKey(userId), rules)]);
   }

@@ -27,8 +27,10 @@ import { NonceStore } from './sharedSecret.js';
 export interface AccountsConfig {
   serverName: string;
   registration: { open: boolean; shared_secret?: string; requires_token?: boolean };
-  /** Lower only in tests. */
+  /** New hashes' cost (config password_hashing.scrypt_log_n); lower only in tests and benchmarks. */
   scryptCost?: ScryptCost;
+  /** Hashes computed at once (config password_hashing.max_concurrent). */
+  maxConcurrentHashes?: number;
 }
 
 export interface AccountsModule {
@@ -56,7 +58,7 @@ export function createAccountsModule(
   const users = new UsersRepo(db);
   const erased = opts.erased ?? ErasedUsers.empty();
   const devices = new DeviceManager(new DevicesRepo(db), users, ports, logger);
-  const accounts = new AccountService(users, devices, new PasswordHasher(config.scryptCost), ports, serverName, logger, erased);
+  const accounts = new AccountService(users, devices, new PasswordHasher(config.scryptCost, config.maxConcurrentHashes), ports, serverName, logger, erased);
   const registrationTokens = new RegistrationTokens(new RegistrationTokensRepo(db));
   const profiles = new ProfileService(users, devices, ports, serverName, logger);
   const uia = new UserInteractiveAuth([

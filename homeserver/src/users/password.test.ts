@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PasswordHasher } from './password.js';
+import { stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { PasswordHasher, hashingOptions } from './password.js';
 
 const hasher = new PasswordHasher({ N: 1024, r: 8, p: 1 });
 
@@ -34,4 +36,28 @@ test('it should refuse everything for a malformed stored hash', async () => {
     assert.equal(await hasher.verify('pw', bad), false, bad);
   }
   assert.equal(await hasher.verifyNothing('pw'), false);
+});
+
+test('it should leave libuv threads free for the database while a burst of hashes runs', async () => {
+  // libuv's pool has 4 threads; LevelDB and fs use it too. With at most 2 hashes at once, a
+  // file-system call made during a burst of 12 hashes does not wait for a hash to finish.
+  const cost = { N: 2 ** 15, r: 8, p: 1 };
+  const hasher2 = new PasswordHasher(cost, 2);
+  let t = performance.now();
+  await hasher2.hash('warm-up');
+  const single = performance.now() - t;
+  const burst = Promise.all(Array.from({ length: 12 }, (_, i) => hasher2.hash(`pw${i}`)));
+  await new Promise((r) => setTimeout(r, 5));
+  t = performance.now();
+  await stat(tmpdir());
+  const statMs = performance.now() - t;
+  const hashes = await burst;
+  assert.equal(new Set(hashes).size, 12);
+  assert.equal(await hasher2.verify('pw11', hashes[11]), true);
+  assert.ok(statMs < single / 2, `stat took ${statMs.toFixed(1)} ms during the burst; one hash takes ${single.toFixed(0)} ms`);
+});
+
+test('it should use the configured cost (log2 N) for new hashes', async () => {
+  const h = new PasswordHasher(hashingOptions({ scrypt_log_n: 11, max_concurrent: 2 }).scryptCost);
+  assert.match(await h.hash('pw'), /^scrypt\$2048\$8\$1\$/);
 });
