@@ -3,6 +3,7 @@
 // the state as it was when they left; anyone reads a world_readable room; others 403.
 // Spec: client-server-api rooms.yaml (GET /state, /members, /joined_members, /event),
 // list_joined_rooms.yaml.
+import type { PartialStateView } from './partialStateRooms.js';
 import { splitStateKey, stateKeyOf, type StateKey } from '@parley/federation/core/types';
 import { toClientEvent, type ClientEvent, type Viewer } from '../events/clientEvent.js';
 import { forbidden, notFound } from '../http/errors.js';
@@ -29,6 +30,8 @@ export class RoomQueries {
     private readonly reader: RoomReader,
     private readonly visibility: HistoryVisibility,
     private readonly clock: () => number = Date.now,
+    /** Rooms joined with partial state: member lists wait for the full state (rooms/partialStateRooms.ts). */
+    private readonly fullState?: Pick<PartialStateView, 'awaitFullState'>,
   ) {}
 
   /** GET /event includes bundled aggregations (client-server-api "Aggregations of child events"). */
@@ -59,6 +62,8 @@ export class RoomQueries {
 
   async members(viewer: Viewer, roomId: string, q: MembersQuery): Promise<{ chunk: ClientEvent[] }> {
     const point = await this.readPoint(viewer.userId, roomId);
+    // A partial-state room (MSC3706) lacks most members until its resync: wait, as Synapse does.
+    await this.fullState?.awaitFullState(roomId);
     let ids: string[];
     if (point.current && q.at === undefined) {
       ids = (await this.reader.members(roomId)).map((m) => m.member.eventId);
@@ -78,6 +83,7 @@ export class RoomQueries {
   async joinedMembers(userId: string, roomId: string): Promise<Record<string, { display_name?: string; avatar_url?: string }>> {
     const me = await this.reader.membership(roomId, userId);
     if (me?.membership !== 'join') throw forbidden('You are not in this room');
+    await this.fullState?.awaitFullState(roomId);
     const joined = (await this.reader.members(roomId)).filter((m) => m.member.membership === 'join');
     const events = await this.reader.getEvents(joined.map((m) => m.member.eventId));
     const out: Record<string, { display_name?: string; avatar_url?: string }> = {};
@@ -118,7 +124,10 @@ export class RoomQueries {
     if (me && !me.forgotten && (me.membership === 'leave' || me.membership === 'ban')) {
       return { current: false, eventId: me.eventId, stream: me.stream };
     }
-    throw forbidden('You are not a member of this room');
+    // Peeking is local only: a room this server is not in cannot be previewed from another
+    // server, as the federation API has no peeking (MSC2444 is unmerged; Synapse has none
+    // either). Such a room looks like any room the user may not read: Synapse's 403.
+    throw forbidden(`User ${userId} not in room ${roomId}, and room previews are disabled`);
   }
 
   private async eventsOf(ids: string[]): Promise<StoredEvent[]> {

@@ -116,6 +116,11 @@ export class StoredRoomReader implements RoomReader {
     return short === undefined ? undefined : (await this.s.rooms.get(short))?.stateGroup;
   }
 
+  /** Drop cached state groups (they were filled in after a partial-state join: StateRepo.fillSnapshots). */
+  forgetStateGroups(): void {
+    this.longGroups.clear();
+  }
+
   private async longState(group: number): Promise<ReadonlyMap<StateKey, string>> {
     const cached = this.longGroups.get(group);
     if (cached) return cached;

@@ -8,6 +8,7 @@ import { RoomCreator } from './createRoom.js';
 import { EventService } from './eventService.js';
 import { MembershipService } from './membershipService.js';
 import type { ProfileLookup, RemoteAliasResolver, RemoteInviter, RemoteJoiner, RemoteKnocker, RemoteLeaver } from './ports.js';
+import type { PartialStateView } from './partialStateRooms.js';
 import { RoomQueries } from './roomQueries.js';
 import { RoomQueue } from './roomQueue.js';
 import { relationSendCheck } from './relationChecks.js';
@@ -37,6 +38,8 @@ export interface RoomsDeps {
   erasure?: ErasureLookup;
   /** Rooms blocked by a server admin: local users may not join them. */
   blocked?: { isBlocked(roomId: string): Promise<boolean> };
+  /** Rooms joined with partial state (MSC3706): member lists wait for their full state. */
+  partialState?: Pick<PartialStateView, 'awaitFullState'>;
 }
 
 export interface Rooms {
@@ -91,7 +94,7 @@ export async function openRooms(deps: RoomsDeps): Promise<Rooms> {
     membership,
     aliases,
     creator: new RoomCreator({ writer, aliases, membership, published: storage.published, serverName: deps.serverName }),
-    queries: new RoomQueries(reader, visibility, deps.clock),
+    queries: new RoomQueries(reader, visibility, deps.clock, deps.partialState),
     drain: () => queue.drain(),
   };
 }

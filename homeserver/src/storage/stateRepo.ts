@@ -103,6 +103,34 @@ export class StateRepo {
     return { group, state };
   }
 
+  /**
+   * Fill in state a room was missing (a partial-state join, MSC3706): every snapshot of room
+   * `room` from group `from` on gets the entries of `entries` whose keys it lacks, and the
+   * delta groups built on those snapshots inherit them. The one case where stored groups are
+   * rewritten: the state they describe was incomplete, not different. Caches are dropped once
+   * the batch is durable (readers holding resolved groups must drop theirs too).
+   * Returns how many groups were rewritten.
+   */
+  async fillSnapshots(batch: Batch, room: number, from: number, entries: ShortState): Promise<number> {
+    const rows = await this.db.range<StateGroupRecord>('stategroup_delta', { gte: u64(from) });
+    let n = 0;
+    for (const [k, rec] of rows) {
+      if (rec.room !== room || rec.level !== 0) continue;
+      const have = new Set<number>();
+      for (let i = 0; i < rec.set.length; i += 2) have.add(rec.set[i]);
+      const set = [...rec.set];
+      for (const [sk, e] of entries) if (!have.has(sk)) set.push(sk, e);
+      if (set.length === rec.set.length) continue;
+      const group = readU64(k);
+      const next: StateGroupRecord = { ...rec, set };
+      batch.add(this.db.put('stategroup_delta', k, next));
+      batch.afterCommit(() => this.records.set(group, next));
+      n++;
+    }
+    batch.afterCommit(() => this.resolved.clear());
+    return n;
+  }
+
   /** The room's materialised current state. */
   async current(shortRoom: number): Promise<Map<number, number>> {
     const rows = await this.db.range<number>('roomstatekey_event', prefixRange(key(shortRoom)));

@@ -82,6 +82,12 @@ test('it should refuse non-members, low-power writers, oversized events and malf
     expectError(await call('POST', `${base}/invite`, { token: 'alice', body: {} }), 400, 'M_BAD_JSON');
     expectError(await call('POST', `${C}/createRoom`, { token: 'alice', body: { room_version: '42' } }), 400, 'M_UNSUPPORTED_ROOM_VERSION');
     expectError(await call('POST', `${C}/join/${enc('!unknown:elsewhere.example')}`, { token: 'bob', body: {} }), 404, 'M_NOT_FOUND');
+    // Peeking into a room only another server knows: no federation peeking, Synapse's 403.
+    for (const path of ['state', 'members', 'state/m.room.name']) {
+      const res = await call('GET', `${C}/rooms/${enc('!unknown:elsewhere.example')}/${path}`, { token: 'bob' });
+      expectError(res, 403, 'M_FORBIDDEN');
+      assert.match(String(res.json.error), /not in room .*room previews are disabled/);
+    }
     expectError(await call('POST', `${base}/forget`, { token: 'bob', body: {} }), 400, 'M_UNKNOWN');
   });
 });

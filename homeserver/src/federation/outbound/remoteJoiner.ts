@@ -1,7 +1,11 @@
 // Joining a room this server is not in: ask a resident server for a join template
 // (make_join, trying each candidate server in turn), sign the completed event, send it
-// (send_join v2, full state), then hand the state and auth chain to the ingest side,
-// which stores them as the room's state before our join.
+// (send_join v2), then hand the state and auth chain to the ingest side, which stores
+// them as the room's state before our join. With partial joins on, send_join asks for
+// omit_members (MSC3706 "faster joins"): a resident that honours it leaves out most
+// member events, the room is marked partial before the join is stored, and the rest of
+// the state is fetched in the background (partialStateResync.ts). A resident that ignores
+// it answers with the full state, and the join is complete at once.
 // Spec: server-server-api.md "Joining Rooms" (joins.yaml, joins-v2.yaml); client-server-api
 // "Joining rooms" (via/server_name).
 import { randomBytes } from 'node:crypto';
@@ -14,6 +18,7 @@ import type { FederationFailure, FederationRequester } from '@parley/federation/
 import { MatrixError, notFound } from '../../http/errors.js';
 import type { RemoteJoiner } from '../../rooms/ports.js';
 import type { StoredEvent } from '../../rooms/types.js';
+import type { PartialStateRecord } from '../../storage/partialStateRepo.js';
 import type { RemoteDirectory } from './remoteDirectory.js';
 import { handshakeTargets } from './handshakeTargets.js';
 import { asClientError } from './remoteFailure.js';
@@ -30,12 +35,26 @@ export interface RemoteJoinerDeps {
   ingest: JoinedRoomIngest;
   directory: RemoteDirectory;
   clock?: () => number;
+  /** Partial-state joins (omit_members); without it, send_join asks for the full state. */
+  partialJoins?: PartialJoins;
+}
+
+/** The partial-state side of a join (PartialStateResync). */
+export interface PartialJoins {
+  /** Durably mark the room partial, before its join is stored. */
+  begin(roomId: string, rec: PartialStateRecord): Promise<void>;
+  /** The join is stored: fetch the rest of the state in the background. */
+  joined(roomId: string): void;
+  /** Storing the join failed: forget the marker. */
+  abandon(roomId: string): Promise<void>;
 }
 
 interface SendJoinResponse {
   state?: unknown;
   auth_chain?: unknown;
   event?: unknown;
+  members_omitted?: unknown;
+  servers_in_room?: unknown;
 }
 
 const enc = encodeURIComponent;
@@ -57,24 +76,39 @@ export class FederationRemoteJoiner implements RemoteJoiner {
       }
       const joinEvent = this.completeJoin(made.template, made.rules, userId, content);
       const eventId = eventIdOf(joinEvent, made.rules);
+      const partialJoins = this.deps.partialJoins;
       const res = await this.deps.client.request<SendJoinResponse>({
         destination: server,
         method: 'PUT',
-        path: `/_matrix/federation/v2/send_join/${enc(roomId)}/${enc(eventId)}`,
+        path: `/_matrix/federation/v2/send_join/${enc(roomId)}/${enc(eventId)}${partialJoins ? '?omit_members=true' : ''}`,
         body: joinEvent as unknown as JsonObject,
       });
       if (!res.ok) {
         lastError = asClientError(res, `send_join via ${server} failed`);
         continue;
       }
-      const { state, auth_chain: authChain, event } = res.body ?? {};
+      const { state, auth_chain: authChain, event, members_omitted: omitted, servers_in_room: inRoom } = res.body ?? {};
       if (!Array.isArray(state) || !Array.isArray(authChain)) {
         lastError = new MatrixError(502, 'M_UNKNOWN', `send_join via ${server}: malformed response`);
         continue;
       }
       // joins-v2.yaml: `event` is returned signed by the resident for restricted joins; use it then.
       const finalJoin = isSameJoin(event, joinEvent, made.rules) ? (event as Pdu) : joinEvent;
-      await this.deps.ingest.ingestJoinedRoom(made.rules.id, finalJoin, state as Pdu[], authChain as Pdu[], server);
+      // joins-v2.yaml: members_omitted says whether the resident honoured omit_members.
+      const partial = partialJoins !== undefined && omitted === true;
+      if (partial) {
+        // The resident that answered first, then the others it named (Synapse tries them in that order).
+        const servers = [...new Set([server, ...(Array.isArray(inRoom) ? inRoom.filter((s): s is string => typeof s === 'string') : [])])];
+        const ts = (this.deps.clock ?? Date.now)();
+        await partialJoins.begin(roomId, { joinEventId: eventId, serversInRoom: servers, roomVersion: made.rules.id, ts });
+      }
+      try {
+        await this.deps.ingest.ingestJoinedRoom(made.rules.id, finalJoin, state as Pdu[], authChain as Pdu[], server);
+      } catch (err) {
+        if (partial) await partialJoins.abandon(roomId);
+        throw err;
+      }
+      if (partial) partialJoins.joined(roomId);
       return { roomId };
     }
     throw lastError ?? notFound(`Could not join ${roomIdOrAlias}`);

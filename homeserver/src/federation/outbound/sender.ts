@@ -19,6 +19,11 @@ export interface SenderDeps {
   onError: (err: unknown, what: string) => void;
   /** Told when each event starts and finishes its way into the queues (restart catch-up). */
   watermark?: { begin(stream: number): void; end(stream: number): void };
+  /**
+   * servers_in_room of a room joined with partial state (MSC3706): its member list is still
+   * incomplete, so these are added to the servers known from it (as Synapse does).
+   */
+  partialStateServers?: (roomId: string) => readonly string[];
 }
 
 export class FederationSender {
@@ -61,6 +66,7 @@ export class FederationSender {
       const s = serverNameOf(m.userId);
       if (s !== undefined && s !== this.deps.serverName) out.add(s);
     }
+    for (const s of this.deps.partialStateServers?.(roomId) ?? []) if (s !== this.deps.serverName) out.add(s);
     return [...out];
   }
 

@@ -4,7 +4,7 @@
 // back go through the ordinary ingest (every check on receipt) and are passed on to the
 // room's other servers. Spec: server-server-api.md "Joining Rooms", "Knocking upon a room",
 // "Leaving Rooms (Rejecting Invites)", "Inviting to a room".
-import { FederationError, fedBadJson, fedForbidden, fedIncompatibleVersion } from '@parley/federation/api/errors';
+import { FederationError, fedBadJson, fedForbidden, fedIncompatibleVersion, fedNotFound } from '@parley/federation/api/errors';
 import { authEventTypesFor, checkEventAuth } from '@parley/federation/core/auth/index';
 import { serverNameOf } from '@parley/federation/core/ids';
 import { roomVersion, type RoomVersionRules } from '@parley/federation/core/roomVersions';
@@ -28,6 +28,8 @@ export interface HandshakeDeps {
   keys: SignatureChecker;
   /** Pass an accepted remote event on to the room's other servers (except `exclude`). */
   forward?: (roomId: string, eventId: string, exclude: string[]) => void;
+  /** Rooms this server joined with partial state (MSC3706): it cannot act as their resident yet. */
+  partialState?: { isPartial(roomId: string): boolean };
   now?: () => number;
 }
 
@@ -42,6 +44,9 @@ export class MembershipHandshakeAdapter implements MembershipHandshakePort {
   async make(origin: string, roomId: string, userId: string, membership: HandshakeMembership, versions: string[] | undefined): Promise<{ roomVersion: string; event: JsonObject }> {
     const version = await assertAclAllows(this.deps.reader, origin, roomId);
     if (serverNameOf(userId) !== origin) throw fedForbidden('The user does not belong to the requesting server');
+    // Without the room's full state our template could be wrong: answer as if not in the room,
+    // so the joining server asks another resident (Synapse does the same while partially joined).
+    if (this.deps.partialState?.isPartial(roomId)) throw fedNotFound(`Unable to handle make_${membership} right now; this server is not fully joined`);
     if (versions && !versions.includes(version)) throw fedIncompatibleVersion(version);
     const rules = roomVersion(version)!;
     const extremities = [...(await this.deps.reader.forwardExtremities(roomId))].sort((a, b) => b.depth - a.depth).slice(0, MAX_PREV);

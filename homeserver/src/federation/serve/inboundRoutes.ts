@@ -33,6 +33,8 @@ export interface InboundDeps {
   query?: Omit<QueryDeps, 'serverName'>;
   /** Pass an accepted remote event (send_join/leave/knock) on to the room's other servers. */
   forward?: (roomId: string, eventId: string, exclude: string[]) => void;
+  /** Rooms joined with partial state: make_join/leave/knock answer 404 until their state is complete. */
+  partialState?: { isPartial(roomId: string): boolean };
   /** user/devices, user/keys/*, openid/userinfo (federation/serve/userQueryAdapter.ts); without it those answer 404. */
   users?: UserQueryPort;
   /** publicRooms and hierarchy (federation/serve/roomDirectoryAdapter.ts); without it those answer 404. */
@@ -50,6 +52,7 @@ export function inboundFederationRoutes(d: InboundDeps): FederationRoute[] {
     ingest: d.ingest,
     keys: d.keys,
     ...(d.forward ? { forward: d.forward } : {}),
+    ...(d.partialState ? { partialState: d.partialState } : {}),
   });
   const transactions = new TransactionAdapter({ ingest: d.ingest, reader: d.reader, sinks: d.edus, ...(d.onWarning ? { onWarning: d.onWarning } : {}) });
   return [

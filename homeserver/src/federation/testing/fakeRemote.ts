@@ -1,6 +1,6 @@
 // Test support: a "remote homeserver" that signs real events and requests with its own
 // ed25519 key and answers the federation requests our server makes to it (keys, /event,
-// /get_missing_events, /state_ids, /event_auth, /backfill) from the event graph it holds. Several
+// /get_missing_events, /state_ids, /state, /event_auth, /backfill) from the event graph it holds. Several
 // fakes share one FakeFederation, which is what our server gets as its FederationRequester.
 // Shared by the inbound and outbound federation tests; extend additively.
 import { authEventTypesFor } from '@parley/federation/core/auth/index';
@@ -190,7 +190,7 @@ export class FakeRemoteServer {
    * make_knock, send_knock, make_leave and send_leave (v2), answered from the fake's graph; sent
    * events become part of it.
    */
-  serveHandshakes(roomId: string): void {
+  serveHandshakes(roomId: string, opts: { honourOmitMembers?: boolean; serversInRoom?: string[] } = {}): void {
     const rules = this.rules(roomId);
     this.override((req, url) => {
       const path = decodeURIComponent(url.pathname);
@@ -206,6 +206,20 @@ export class FakeRemoteServer {
         if (send[1] === 'knock') {
           const shown = ['m.room.create', 'm.room.join_rules', 'm.room.name'].flatMap((t) => this.stateAt(this.latestEvent(roomId).eventId).get(stateKeyOf(t, '')) ?? []);
           return ok({ knock_room_state: shown.map((id) => this.events.get(id)!.pdu) });
+        }
+        if (opts.honourOmitMembers && url.searchParams.get('omit_members') === 'true') {
+          // Partial state (MSC3706): member events left out, except those the join's auth needs;
+          // auth_chain without what `state` already holds.
+          const joinAuth = new Set(this.authChain((req.body as Pdu).auth_events));
+          const kept = before.filter((id) => this.events.get(id)!.pdu.type !== 'm.room.member' || joinAuth.has(id));
+          const keptSet = new Set(kept);
+          return ok({
+            origin: this.serverName,
+            members_omitted: true,
+            servers_in_room: opts.serversInRoom ?? [this.serverName],
+            state: kept.map((id) => this.events.get(id)!.pdu),
+            auth_chain: this.authChain([...kept, ...(req.body as Pdu).auth_events]).filter((id) => !keptSet.has(id)).map((id) => this.events.get(id)!.pdu),
+          });
         }
         return ok({
           origin: this.serverName,
@@ -258,6 +272,12 @@ export class FakeRemoteServer {
       const before = this.stateAfter.get(ev.pdu.prev_events[0]) ?? new Map();
       const pduIds = [...before.values()];
       return ok({ pdu_ids: pduIds, auth_chain_ids: this.authChain([...pduIds, ...ev.pdu.auth_events]) });
+    }
+    if (req.method === 'GET' && (m = /^\/_matrix\/federation\/v1\/state\/(.+)$/.exec(path))) {
+      const ev = this.events.get(url.searchParams.get('event_id') ?? '');
+      if (!ev) return notFound();
+      const pduIds = [...(this.stateAfter.get(ev.pdu.prev_events[0]) ?? new Map<StateKey, string>()).values()];
+      return ok({ pdus: pduIds.map((id) => this.events.get(id)!.pdu), auth_chain: this.authChain([...pduIds, ...ev.pdu.auth_events]).map((id) => this.events.get(id)!.pdu) });
     }
     if (req.method === 'GET' && (m = /^\/_matrix\/federation\/v1\/backfill\/(.+)$/.exec(path))) {
       return ok({ origin: this.serverName, origin_server_ts: Date.now(), pdus: this.backfill(url.searchParams.getAll('v'), Number(url.searchParams.get('limit') ?? 10)) });
