@@ -151,7 +151,7 @@ export class AdminUsers {
     this.localLocalpart(userId);
     if (!(await this.deps.users.getUser(userId))) throw notFound('User not found');
     const devices: Record<string, unknown> = {};
-    for (const d of await this.deps.devices.listDevices(userId)) {
+    for (const d of await this.deps.devices.listDevicesSeen(userId)) {
       const connections =
         d.lastSeenTs === undefined
           ? []

@@ -58,6 +58,8 @@ export class DeviceManager implements Authenticator, UserLock {
   private readonly cache: TokenCache;
   /** When each device's last-seen record was last written (user · device → ms). */
   private readonly lastSeenWrite = new Map<string, number>();
+  /** Last-seen writes still in flight, per user: device lists read after them (whois right after a request). */
+  private readonly seenInFlight = new Map<string, Promise<void>>();
 
   constructor(
     private readonly devices: DevicesRepo,
@@ -104,7 +106,7 @@ export class DeviceManager implements Authenticator, UserLock {
     this.lastSeenWrite.delete(k);
     this.lastSeenWrite.set(k, now);
     if (this.lastSeenWrite.size > 50_000) this.lastSeenWrite.delete(this.lastSeenWrite.keys().next().value!);
-    void this.withUserLock(requester.userId, async () => {
+    const written = this.withUserLock(requester.userId, async () => {
       // Under the lock, so a device deleted meanwhile is not written back.
       const d = await this.devices.getDevice(requester.userId, requester.deviceId);
       if (!d) return;
@@ -112,6 +114,10 @@ export class DeviceManager implements Authenticator, UserLock {
       if (seen.userAgent !== undefined) next.lastSeenUserAgent = seen.userAgent.slice(0, 512);
       await this.devices.write([this.devices.putDevice(requester.userId, next)]);
     }).catch((err: unknown) => this.logger.warn({ err, userId: requester.userId }, 'recording last seen failed'));
+    this.seenInFlight.set(requester.userId, written);
+    void written.then(() => {
+      if (this.seenInFlight.get(requester.userId) === written) this.seenInFlight.delete(requester.userId);
+    });
   }
 
   /** Drop cached requesters of a user, e.g. after their admin flag changed. */
@@ -193,6 +199,16 @@ export class DeviceManager implements Authenticator, UserLock {
   // ── device management API ─────────────────────────────────────────────────
 
   listDevices(userId: string): Promise<DeviceRecord[]> {
+    return this.devices.listDevices(userId);
+  }
+
+  /**
+   * The user's devices with every last-seen record noted so far (admin whois, GET /devices).
+   * Not for callers holding the user lock: the pending write waits for it.
+   */
+  async listDevicesSeen(userId: string): Promise<DeviceRecord[]> {
+    // Writes of one user run in order under their lock: waiting for the latest covers the earlier ones.
+    await this.seenInFlight.get(userId);
     return this.devices.listDevices(userId);
   }
 

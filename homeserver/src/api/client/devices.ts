@@ -8,7 +8,7 @@ import type { DeviceManager } from '../../users/devices.js';
 import { authData } from './uiaBody.js';
 
 export interface DevicesDeps {
-  devices: Pick<DeviceManager, 'listDevices' | 'getDevice' | 'renameDevice' | 'deleteDevices'>;
+  devices: Pick<DeviceManager, 'listDevicesSeen' | 'getDevice' | 'renameDevice' | 'deleteDevices'>;
   uia: Pick<UserInteractiveAuth, 'authenticate'>;
 }
 
@@ -34,7 +34,7 @@ export function deviceRoutes(deps: DevicesDeps) {
       auth: 'user',
       spec: 'client-server-api/_index.md#get_matrixclientv3devices',
       async handler(ctx) {
-        const list = await devices.listDevices(requesterOf(ctx).userId);
+        const list = await devices.listDevicesSeen(requesterOf(ctx).userId);
         return ok({ devices: list.map(clientDevice) });
       },
     }),
