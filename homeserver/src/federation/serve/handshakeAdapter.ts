@@ -29,7 +29,9 @@ export interface HandshakeDeps {
   /** Pass an accepted remote event on to the room's other servers (except `exclude`). */
   forward?: (roomId: string, eventId: string, exclude: string[]) => void;
   /** Rooms this server joined with partial state (MSC3706): it cannot act as their resident yet. */
-  partialState?: { isPartial(roomId: string): boolean };
+  partialState?: { isPartial(roomId: string): boolean; awaitFullState(roomId: string): Promise<void> };
+  /** How long make_* waits for a partial room's resync before refusing (default 10 s). */
+  partialStateWaitMs?: number;
   now?: () => number;
 }
 
@@ -44,9 +46,12 @@ export class MembershipHandshakeAdapter implements MembershipHandshakePort {
   async make(origin: string, roomId: string, userId: string, membership: HandshakeMembership, versions: string[] | undefined): Promise<{ roomVersion: string; event: JsonObject }> {
     const version = await assertAclAllows(this.deps.reader, origin, roomId);
     if (serverNameOf(userId) !== origin) throw fedForbidden('The user does not belong to the requesting server');
-    // Without the room's full state our template could be wrong: answer as if not in the room,
-    // so the joining server asks another resident (Synapse does the same while partially joined).
-    if (this.deps.partialState?.isPartial(roomId)) throw fedNotFound(`Unable to handle make_${membership} right now; this server is not fully joined`);
+    // Without the room's full state our template (and send_join's state) could be wrong. A
+    // small room's resync takes moments, so wait a little; then answer as if not in the room,
+    // so the joining server asks another resident (Synapse refuses at once while partially joined).
+    if (this.deps.partialState?.isPartial(roomId) && !(await this.fullStateWithin(roomId, this.deps.partialStateWaitMs ?? 10_000))) {
+      throw fedNotFound(`Unable to handle make_${membership} right now; this server is not fully joined`);
+    }
     if (versions && !versions.includes(version)) throw fedIncompatibleVersion(version);
     const rules = roomVersion(version)!;
     const extremities = [...(await this.deps.reader.forwardExtremities(roomId))].sort((a, b) => b.depth - a.depth).slice(0, MAX_PREV);
@@ -75,8 +80,23 @@ export class MembershipHandshakeAdapter implements MembershipHandshakePort {
     return { roomVersion: version, event: template as JsonObject };
   }
 
+  /** True once the room has its full state, false if that takes longer than `ms`. */
+  private async fullStateWithin(roomId: string, ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => (timer = setTimeout(resolve, ms, false)));
+    try {
+      return await Promise.race([this.deps.partialState!.awaitFullState(roomId).then(() => true as const), timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async sendJoin(origin: string, roomId: string, eventId: string, event: unknown, omitMembers: boolean): Promise<JsonObject> {
     const { rules, ev } = await this.checkHandshakeEvent(origin, roomId, eventId, event, 'join');
+    // The answer carries the room's state: not while we lack it ourselves (see make).
+    if (this.deps.partialState?.isPartial(roomId) && !(await this.fullStateWithin(roomId, this.deps.partialStateWaitMs ?? 10_000))) {
+      throw fedNotFound('Unable to handle send_join right now; this server is not fully joined');
+    }
     // The resident co-signs the join (server-server-api.md "Joining Rooms").
     const signed = signEvent(ev.pdu, rules, this.deps.serverName, this.deps.signingKey);
     const stored = await this.accept(origin, { ...ev, pdu: signed });

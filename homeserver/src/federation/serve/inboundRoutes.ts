@@ -34,7 +34,7 @@ export interface InboundDeps {
   /** Pass an accepted remote event (send_join/leave/knock) on to the room's other servers. */
   forward?: (roomId: string, eventId: string, exclude: string[]) => void;
   /** Rooms joined with partial state: make_join/leave/knock answer 404 until their state is complete. */
-  partialState?: { isPartial(roomId: string): boolean };
+  partialState?: { isPartial(roomId: string): boolean; awaitFullState(roomId: string): Promise<void> };
   /** user/devices, user/keys/*, openid/userinfo (federation/serve/userQueryAdapter.ts); without it those answer 404. */
   users?: UserQueryPort;
   /** publicRooms and hierarchy (federation/serve/roomDirectoryAdapter.ts); without it those answer 404. */
