@@ -7,7 +7,7 @@ import { forbidden, notFound } from '../http/errors.js';
 import type { RoomReader, StoredEvent } from '../rooms/types.js';
 import type { RelationEntry, RelationsRepo } from '../storage/relationsRepo.js';
 import { preloadedSource, scanTimeline, type Dir, type TimelineSource } from '../sync/scan.js';
-import { encodeToken, parseToken } from '../sync/token.js';
+import { encodePageToken, encodeToken, parsePageToken, parseToken } from '../sync/token.js';
 import type { Viewer } from './aggregations.js';
 
 export const DEFAULT_RELATIONS_LIMIT = 5;
@@ -17,6 +17,8 @@ export const RECURSION_DEPTH = 3;
 /** Most related events gathered for one recursive query. */
 const MAX_RECURSIVE = 2000;
 const MAX = Number.MAX_SAFE_INTEGER;
+/** Below every position: children fetched by backfill have negative ones (storage/relationsRepo.ts). */
+const BOTTOM = -MAX;
 
 export interface RelationsDeps {
   relations: Pick<RelationsRepo, 'children' | 'threadActivity'>;
@@ -49,10 +51,11 @@ export class RelationsService {
       throw notFound('Event not found');
     }
     const limit = Math.min(Math.max(q.limit ?? DEFAULT_RELATIONS_LIMIT, 1), MAX_RELATIONS_LIMIT);
-    const from = q.from === undefined ? undefined : parseToken(q.from, 'from');
-    const to = q.to === undefined ? undefined : parseToken(q.to, 'to');
+    // Page tokens: a cursor among backfilled children is negative (`h<n>`, as /messages).
+    const from = q.from === undefined ? undefined : parsePageToken(q.from, 'from');
+    const to = q.to === undefined ? undefined : parsePageToken(q.to, 'to');
     const window =
-      q.dir === 'b' ? { after: to ?? 0, upTo: from ?? MAX, dir: q.dir } : { after: from ?? 0, upTo: to ?? MAX, dir: q.dir };
+      q.dir === 'b' ? { after: to ?? BOTTOM, upTo: from ?? MAX, dir: q.dir } : { after: from ?? BOTTOM, upTo: to ?? MAX, dir: q.dir };
 
     const source: TimelineSource = q.recurse
       ? preloadedSource(await this.recursive(eventId, roomId, q))
@@ -70,7 +73,7 @@ export class RelationsService {
       limit,
     );
     const body: Record<string, unknown> = { chunk: await this.deps.serialize(scan.events, viewer) };
-    if (!scan.exhausted) body.next_batch = encodeToken(scan.cursor);
+    if (!scan.exhausted) body.next_batch = encodePageToken(scan.cursor);
     if (q.from !== undefined) body.prev_batch = q.from;
     if (q.recurse) body.recursion_depth = RECURSION_DEPTH;
     return body;

@@ -1,38 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stateKeyOf } from '@parley/federation/core/types';
 import { key } from '../storage/keys.js';
+import { runUntilKilled } from '../testing/killChild.js';
 import { openTestRooms } from './testing.js';
 
 const CHILD = fileURLToPath(new URL(`./crashChild${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
 
-/** Run the writer child until it has reported `count` durable writes, then SIGKILL it. */
-function writeThenKill(dir: string, count: number): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, CHILD, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const reported: string[] = [];
-    let buf = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      buf += chunk.toString('utf8');
-      const lines = buf.split('\n');
-      buf = lines.pop() ?? '';
-      reported.push(...lines);
-      if (reported.length >= count) child.kill('SIGKILL');
-    });
-    child.on('error', reject);
-    child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve(reported) : reject(new Error(`child exited with ${code}`))));
-  });
-}
-
 test('it should keep every acknowledged event with all its indexes after a SIGKILL, and never half of one', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'parley-crash-'));
   try {
-    const reported = await writeThenKill(dir, 150);
+    const reported = await runUntilKilled(CHILD, [dir], 150);
     const [roomIds, eventIds] = [reported.slice(0, 2), reported.slice(2)];
     const t = await openTestRooms(dir);
     try {

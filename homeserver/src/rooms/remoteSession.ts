@@ -3,7 +3,9 @@
 // auth_events, so its state before is given (the state after its prev events, merged by
 // state resolution), and the room's current state becomes the resolution of the states
 // at its forward extremities. Runs inside the room's queue (RoomWriter.remote), one
-// atomic batch per event; the in-memory head moves only after the batch is durable.
+// atomic batch per event — or, inside grouped(), one batch for all the events persisted
+// there (one fsync for a whole /send transaction); reads in the session see what the
+// group has staged. The in-memory head moves only after the batch is durable.
 // Spec: server-server-api.md "Checks performed on receipt of a PDU", "Rejection",
 // "Soft failure", "Room State Resolution".
 import { redact } from '@parley/federation/core/redaction';
@@ -15,6 +17,7 @@ import { Batch } from '../storage/batch.js';
 import type { EventRecord } from '../storage/eventsRepo.js';
 import type { RoomStorage } from '../storage/roomStorage.js';
 import type { RoomRecord } from '../storage/roomsRepo.js';
+import type { TimelineGap } from '../storage/timelineRepo.js';
 import { EMPTY_GROUP, type ShortState, type StateDelta } from '../storage/stateRepo.js';
 import { applyRedaction, redactsOf } from './pipeline/applyRedaction.js';
 import { indexNewEvent } from './pipeline/indexRelations.js';
@@ -40,6 +43,32 @@ export interface PersistRemote {
    * older extremities from an earlier stay in the room no longer describe it).
    */
   replaceExtremities?: boolean;
+  /**
+   * Prev events of an accepted event that this server could not get (their state came from
+   * state_ids): the history below the event has a hole, for which positions are reserved
+   * just below the event's own, to be filled by backfill later (storage/timelineRepo.ts gaps).
+   */
+  gap?: readonly string[];
+}
+
+/** Positions reserved below an event placed over a gap (Synapse backfills 100 at a time too). */
+export const GAP_POSITIONS = 100;
+
+/** Events staged by persist() inside grouped(), committed together. */
+interface Group {
+  batch: Batch;
+  byId: Map<string, EventRecord>;
+  byShort: Map<number, EventRecord>;
+  positions: number[];
+  emits: Array<{ record: EventRecord; redacted: EventRecord | undefined }>;
+  /** The head before the group: restored if the group is never committed. */
+  durableHead: RoomHead | undefined;
+  /** Event IDs prefetch() found unstored: nobody else stores this room's events meanwhile (we hold its queue). */
+  absent: Set<string>;
+  /** Redactions waiting for events, as prefetch() read them. */
+  redactedBy: Map<string, string | undefined>;
+  /** The room record after the group's last accepted event: written once, not once per event. */
+  tip: RoomHead | undefined;
 }
 
 export interface SessionDeps {
@@ -50,6 +79,8 @@ export interface SessionDeps {
 }
 
 export class RemoteSession {
+  private group: Group | undefined;
+
   constructor(
     private readonly deps: SessionDeps,
     readonly roomId: string,
@@ -63,12 +94,66 @@ export class RemoteSession {
     return this.head;
   }
 
-  event(eventId: string): Promise<EventRecord | undefined> {
-    return this.deps.storage.events.byId(eventId);
+  /**
+   * Run `task` with persist() staging into one shared batch, committed (one fsync) before
+   * this resolves; listeners hear of the events only then. If the task throws or the
+   * commit fails, nothing of the group is stored and the head is as before. persist() of a
+   * redaction is refused inside a group: it reads its target from the database.
+   */
+  async grouped<T>(task: () => Promise<T>): Promise<T> {
+    if (this.group) return task();
+    const g: Group = { batch: new Batch(), byId: new Map(), byShort: new Map(), positions: [], emits: [], durableHead: this.head, absent: new Set(), redactedBy: new Map(), tip: undefined };
+    this.group = g;
+    let committed = false;
+    try {
+      const out = await task();
+      this.group = undefined;
+      if (g.tip) this.deps.storage.rooms.put(g.batch, g.tip.shortRoom, g.tip.record);
+      await g.batch.commit(this.deps.storage.db);
+      committed = true;
+      return out;
+    } finally {
+      this.group = undefined;
+      for (const pos of g.positions) this.deps.counter.finish(pos);
+      if (committed) for (const e of g.emits) this.emit([e.record], e.redacted);
+      else this.head = g.durableHead;
+    }
   }
 
-  events(eventIds: string[]): Promise<Array<EventRecord | undefined>> {
-    return this.deps.storage.events.byIds(eventIds);
+  /**
+   * Inside grouped(): read at once, for events about to be persisted, what persist() and
+   * event() would otherwise read one by one (are they stored; is a redaction waiting).
+   */
+  async prefetch(eventIds: string[]): Promise<void> {
+    const g = this.group;
+    if (!g) return;
+    const ids = eventIds.filter((id) => !g.byId.has(id) && !g.absent.has(id));
+    const [found, redactions] = await Promise.all([this.deps.storage.events.byIds(ids), this.deps.storage.events.redactedByMany(ids)]);
+    ids.forEach((id, i) => {
+      if (found[i] === undefined) g.absent.add(id);
+      g.redactedBy.set(id, redactions[i]);
+    });
+  }
+
+  async event(eventId: string): Promise<EventRecord | undefined> {
+    return (await this.events([eventId]))[0];
+  }
+
+  /** Stored events (and, inside grouped(), those staged so far). */
+  async events(eventIds: string[]): Promise<Array<EventRecord | undefined>> {
+    const g = this.group;
+    if (!g) return this.deps.storage.events.byIds(eventIds);
+    const out = eventIds.map((id) => g.byId.get(id));
+    const ask = eventIds.filter((id, i) => out[i] === undefined && !g.absent.has(id));
+    if (ask.length === 0) return out;
+    const found = await this.deps.storage.events.byIds(ask);
+    let k = 0;
+    return eventIds.map((id, i) => out[i] ?? (g.absent.has(id) ? undefined : found[k++]));
+  }
+
+  private byShort(shortEvent: number): Promise<EventRecord | undefined> {
+    const staged = this.group?.byShort.get(shortEvent);
+    return staged ? Promise.resolve(staged) : this.deps.storage.events.byShort(shortEvent);
   }
 
   /** The room's current state in long form (empty for an unknown room). */
@@ -101,7 +186,8 @@ export class RemoteSession {
 
   /** State resolution over stored events of this room. */
   resolve(stateSets: ReadonlyArray<ReadonlyMap<StateKey, string>>, pending: readonly EventRecord[] = []): Promise<Map<StateKey, string>> {
-    return resolveStateSets(this.deps.storage.events, this.roomId, this.rules, stateSets, pending);
+    const staged = this.group ? [...pending, ...this.group.byId.values()] : pending;
+    return resolveStateSets(this.deps.storage.events, this.roomId, this.rules, stateSets, staged);
   }
 
   /** A synchronous auth lookup over a long-form state, for the given keys. */
@@ -121,17 +207,18 @@ export class RemoteSession {
    * place in the timeline or state. Events already stored are left alone.
    */
   async persistOutliers(events: RoomEvent[], rejected?: ReadonlyMap<string, string>): Promise<void> {
+    this.notInGroup('outliers');
     const { storage } = this.deps;
     const existing = await storage.events.byIds(events.map((e) => e.eventId));
     const fresh = events.filter((_, i) => existing[i] === undefined);
     if (fresh.length === 0) return;
     const batch = new Batch();
     const shortRoom = this.head?.shortRoom ?? (await storage.ids.rooms.alloc(this.roomId, batch));
-    const seen = new Set<string>();
-    for (const e of fresh) {
-      if (seen.has(e.eventId)) continue;
-      seen.add(e.eventId);
-      const shortEvent = await storage.ids.events.alloc(e.eventId, batch);
+    const unique = [...new Map(fresh.map((e) => [e.eventId, e])).values()];
+    // One read for every short ID (a partial-state resync stores thousands at once).
+    const shorts = await storage.ids.events.allocMany(unique.map((e) => e.eventId), batch);
+    for (const [i, e] of unique.entries()) {
+      const shortEvent = shorts[i];
       storage.events.put(batch, {
         eventId: e.eventId,
         roomId: this.roomId,
@@ -146,6 +233,51 @@ export class RemoteSession {
       });
     }
     await batch.commit(storage.db);
+  }
+
+  /**
+   * The missing state of a room joined with partial state (MSC3706 resync). `full` is the
+   * full state before our join (stored events; rejected ones are skipped), `joinGroupBefore`
+   * the state group our join was placed on. Keys the room's current state lacks get their
+   * entry from `full` (with the member index), written in slices (LevelDB batches of tens of
+   * thousands of operations are slow per operation). Then every state group of the room from
+   * our join on is filled in (StateRepo.fillSnapshots), as Synapse recomputes the state of
+   * partial-state events: keys set since keep their newer events. A crash in between leaves
+   * the room partial, and a rerun completes it. Returns how many current entries were added.
+   */
+  async addMissingState(full: readonly EventRecord[], joinGroupBefore: number): Promise<number> {
+    const { storage } = this.deps;
+    const head = this.head;
+    if (!head) throw new Error(`room ${this.roomId} is not known here`);
+    const usable = full.filter((r) => r.roomId === this.roomId && r.rejected === undefined && typeof r.pdu.state_key === 'string');
+    const entries = new Map<number, number>();
+    const missing: Array<[number, EventRecord]> = [];
+    for (let i = 0; i < usable.length; i += STATE_SLICE) {
+      const slice = usable.slice(i, i + STATE_SLICE);
+      const batch = new Batch();
+      const shortKeys = await storage.ids.stateKeys.allocMany(slice.map((r) => stateKeyOf(r.pdu.type, r.pdu.state_key!)), batch);
+      for (const [j, r] of slice.entries()) {
+        if (entries.has(shortKeys[j])) continue;
+        entries.set(shortKeys[j], r.shortEvent);
+        if (!head.state.has(shortKeys[j])) missing.push([shortKeys[j], r]);
+      }
+      await batch.commit(storage.db);
+    }
+    for (let i = 0; i < missing.length; i += STATE_SLICE) {
+      const slice = missing.slice(i, i + STATE_SLICE);
+      const batch = new Batch();
+      storage.state.setCurrent(batch, head.shortRoom, { set: new Map(slice.map(([k, r]) => [k, r.shortEvent])) });
+      for (const [, r] of slice) {
+        if (r.pdu.type !== 'm.room.member') continue;
+        storage.members.put(batch, head.shortRoom, r.pdu.state_key!, { membership: r.pdu.content.membership as Membership, eventId: r.eventId, stream: r.stream });
+      }
+      await batch.commit(storage.db);
+    }
+    const batch = new Batch();
+    await storage.state.fillSnapshots(batch, head.shortRoom, joinGroupBefore, entries);
+    await batch.commit(storage.db);
+    this.head = { ...head, state: await storage.state.resolve(head.record.stateGroup) };
+    return missing.length;
   }
 
   /**
@@ -170,6 +302,7 @@ export class RemoteSession {
    * index, so /sync lists the room under rooms.invite, rooms.knock or rooms.leave.
    */
   async persistOutlierMembership(event: RoomEvent, membership: 'invite' | 'knock' | 'leave'): Promise<void> {
+    this.notInGroup('an outlier membership');
     const { storage, counter } = this.deps;
     const target = event.pdu.state_key;
     if (typeof target !== 'string') throw new Error(`a ${membership} membership needs a state_key`);
@@ -206,7 +339,8 @@ export class RemoteSession {
     const { pdu, eventId } = event;
     const batch = new Batch();
     const shortRoom = this.head?.shortRoom ?? (await storage.ids.rooms.alloc(this.roomId, batch));
-    const shortEvent = await storage.ids.events.alloc(eventId, batch);
+    const group = this.group;
+    const shortEvent = group?.absent.has(eventId) ? storage.ids.events.allocNew(eventId, batch) : await storage.ids.events.alloc(eventId, batch);
 
     let groupBefore = EMPTY_GROUP;
     let before: ShortState = new Map();
@@ -227,7 +361,7 @@ export class RemoteSession {
     if (typeof pdu.state_key === 'string' && outcome !== 'rejected' && p.stateBefore) {
       const shortKey = await storage.ids.stateKeys.alloc(stateKeyOf(pdu.type, pdu.state_key), batch);
       const replacedShort = before.get(shortKey);
-      const replaced = replacedShort === undefined ? undefined : await storage.events.byShort(replacedShort);
+      const replaced = replacedShort === undefined ? undefined : await this.byShort(replacedShort);
       if (replaced) replaces = { eventId: replaced.eventId, sender: replaced.pdu.sender, content: replaced.pdu.content };
       ({ group: groupAfter, state: after } = await storage.state.addGroup(batch, shortRoom, groupBefore, before, {
         set: new Map([[shortKey, shortEvent]]),
@@ -235,6 +369,9 @@ export class RemoteSession {
     }
 
     const positions: number[] = [];
+    const gapped = outcome === 'accepted' && p.gap !== undefined && p.gap.length > 0;
+    // Consecutive: nothing else takes a position between these synchronous calls.
+    if (gapped) for (let i = 0; i < GAP_POSITIONS; i++) positions.push(counter.next());
     const stream = outcome === 'accepted' ? counter.next() : 0;
     if (stream) positions.push(stream);
     const record: EventRecord = {
@@ -254,10 +391,12 @@ export class RemoteSession {
 
     let redacted: EventRecord | undefined;
     let newHead: RoomHead | undefined;
+    let staged = false;
     try {
       if (outcome === 'accepted') {
         await this.applyEarlierRedaction(record);
         if (redactsOf(pdu, this.rules) !== undefined && pdu.type === 'm.room.redaction') {
+          if (group) throw new Error('a redaction cannot be persisted inside a group');
           const lookup = await this.shortLookup(before, [
             ['m.room.create', ''],
             ['m.room.power_levels', ''],
@@ -265,18 +404,72 @@ export class RemoteSession {
           redacted = await applyRedaction(storage, batch, event, lookup, this.rules);
         }
         storage.timeline.append(batch, shortRoom, stream, shortEvent);
+        if (gapped) storage.timeline.putGap(batch, shortRoom, stream, { missing: [...p.gap!], low: positions[0], high: stream - 1 });
         // Relations (edits, threads, reactions) and timestamps of remote events are indexed too.
         indexNewEvent(storage, batch, record);
         newHead = await this.advanceHead(batch, shortRoom, record, after, p.replaceExtremities === true);
       }
       storage.events.put(batch, record);
-      await batch.commit(storage.db);
+      if (group) {
+        // Staged only: the group commits it; reads in this session see it meanwhile.
+        group.batch.merge(batch);
+        group.positions.push(...positions);
+        group.byId.set(eventId, record);
+        group.byShort.set(shortEvent, record);
+        group.absent.delete(eventId);
+        if (newHead) group.tip = newHead;
+        if (outcome === 'accepted') group.emits.push({ record, redacted });
+        staged = true;
+      } else {
+        await batch.commit(storage.db);
+      }
     } finally {
-      for (const pos of positions) counter.finish(pos);
+      if (!staged) for (const pos of positions) counter.finish(pos);
     }
     if (newHead) this.head = newHead;
-    if (outcome === 'accepted') this.emit([record], redacted);
+    if (outcome === 'accepted' && !group) this.emit([record], redacted);
     return record;
+  }
+
+  /** The gap below the room's event at `gapAt`, if the history there has a hole. */
+  async gap(gapAt: number): Promise<TimelineGap | undefined> {
+    const shortRoom = this.head?.shortRoom;
+    return shortRoom === undefined ? undefined : this.deps.storage.timeline.getGap(shortRoom, gapAt);
+  }
+
+  /**
+   * Take the top `n` free positions of the gap below the event at `gapAt` (fewer when fewer
+   * are left), ascending, for events about to be fetched into it. Durable before they are
+   * used: a crash in between wastes them, never hands them out twice.
+   */
+  async claimGapPositions(gapAt: number, n: number): Promise<number[]> {
+    this.notInGroup('a gap claim');
+    const { storage } = this.deps;
+    const shortRoom = this.head?.shortRoom;
+    const gap = shortRoom === undefined ? undefined : await storage.timeline.getGap(shortRoom, gapAt);
+    if (shortRoom === undefined || !gap) return [];
+    const take = Math.max(0, Math.min(n, gap.high - gap.low + 1));
+    if (take === 0) return [];
+    const batch = new Batch();
+    storage.timeline.putGap(batch, shortRoom, gapAt, { ...gap, high: gap.high - take });
+    await batch.commit(storage.db);
+    return Array.from({ length: take }, (_, i) => gap.high - take + 1 + i);
+  }
+
+  /**
+   * After a fill: what the gap's history still misses, computed from what it missed before
+   * (prev events not placed here); none left closes the gap.
+   */
+  async updateGap(gapAt: number, stillMissing: (before: string[]) => Promise<string[]>): Promise<void> {
+    const { storage } = this.deps;
+    const shortRoom = this.head?.shortRoom;
+    const gap = shortRoom === undefined ? undefined : await storage.timeline.getGap(shortRoom, gapAt);
+    if (shortRoom === undefined || !gap) return;
+    const missing = await stillMissing(gap.missing);
+    const batch = new Batch();
+    if (missing.length === 0) storage.timeline.deleteGap(batch, shortRoom, gapAt);
+    else storage.timeline.putGap(batch, shortRoom, gapAt, { ...gap, missing: [...missing] });
+    await batch.commit(storage.db);
   }
 
   /** The lowest backfilled position of the room (0 when nothing was backfilled yet). */
@@ -286,13 +479,15 @@ export class RemoteSession {
   }
 
   /**
-   * Store a historical event fetched by backfill at position `stream` (< 0, below the room's
-   * timeline). It gets its state groups like any placed event but moves nothing: not the
+   * Store a historical event fetched by backfill at position `stream`: < 0, below the room's
+   * timeline; or > 0, a gap position claimed with claimGapPositions. It gets its state
+   * groups like any placed event but moves nothing: not the
    * room's current state, extremities or memberships, and nobody is told (no /sync, push or
    * federation sending). An outlier stored earlier under the same ID takes its place now.
    * Spec: server-server-api.md "Backfilling and retrieving missing events".
    */
   async persistBackfilled(p: { event: RoomEvent; stream: number; stateBefore: StateBefore; rejected?: string }): Promise<EventRecord> {
+    this.notInGroup('a backfilled event');
     const { storage } = this.deps;
     const { event } = p;
     const batch = new Batch();
@@ -325,7 +520,10 @@ export class RemoteSession {
     };
     if (p.rejected === undefined) {
       await this.applyEarlierRedaction(record);
-      storage.timeline.appendBackfill(batch, shortRoom, p.stream, shortEvent);
+      if (p.stream > 0) storage.timeline.appendInGap(batch, shortRoom, p.stream, shortEvent);
+      else storage.timeline.appendBackfill(batch, shortRoom, p.stream, shortEvent);
+      // Edits, reactions and threads in fetched history aggregate like any (storage/relationsRepo.ts).
+      indexNewEvent(storage, batch, record);
     }
     storage.events.put(batch, record);
     await batch.commit(storage.db);
@@ -333,6 +531,11 @@ export class RemoteSession {
   }
 
   // ── internals ──────────────────────────────────────────────────────────────
+
+  /** Writes that commit on their own would bypass a group's view of what is stored. */
+  private notInGroup(what: string): void {
+    if (this.group) throw new Error(`cannot persist ${what} inside a group`);
+  }
 
   /** Extremities and current state after an accepted event; stages the room record, current state and memberships. */
   private async advanceHead(batch: Batch, shortRoom: number, record: EventRecord, after: ShortState, replace: boolean): Promise<RoomHead> {
@@ -346,7 +549,7 @@ export class RemoteSession {
     let current = after;
     if (extremities.length > 1) {
       // The current state is the resolution of the states at every forward extremity.
-      const others = await storage.events.byIds(extremities.filter((x) => x.eventId !== eventId).map((x) => x.eventId));
+      const others = await this.events(extremities.filter((x) => x.eventId !== eventId).map((x) => x.eventId));
       const shortStates = [after];
       for (const o of others) if (o && !o.outlier) shortStates.push(await storage.state.resolve(o.groupAfter));
       if (!shortStates.every((s) => sameShort(s, after))) {
@@ -373,7 +576,8 @@ export class RemoteSession {
       extremities,
       lastStream: record.stream,
     };
-    storage.rooms.put(batch, shortRoom, roomRecord);
+    // Inside a group the record is written once, at the commit.
+    if (!this.group) storage.rooms.put(batch, shortRoom, roomRecord);
     return { shortRoom, rules: this.rules, record: roomRecord, state: current };
   }
 
@@ -386,7 +590,7 @@ export class RemoteSession {
     for (const [i, [, shortEvent]] of entries.entries()) {
       const [type, userId] = splitStateKey(keys[i]);
       if (type !== 'm.room.member') continue;
-      const ev = shortEvent === staged.shortEvent ? staged : await storage.events.byShort(shortEvent);
+      const ev = shortEvent === staged.shortEvent ? staged : await this.byShort(shortEvent);
       if (!ev) continue;
       storage.members.put(batch, shortRoom, userId, {
         membership: ev.pdu.content.membership as Membership,
@@ -399,7 +603,8 @@ export class RemoteSession {
   /** A redaction that arrived before its target applies now. */
   private async applyEarlierRedaction(record: EventRecord): Promise<void> {
     const { storage } = this.deps;
-    const earlier = await storage.events.redactedBy(record.eventId);
+    const g = this.group;
+    const earlier = g?.redactedBy.has(record.eventId) ? g.redactedBy.get(record.eventId) : await storage.events.redactedBy(record.eventId);
     const redaction = earlier === undefined ? undefined : await storage.events.byId(earlier);
     if (!redaction || redaction.roomId !== record.roomId || redaction.rejected !== undefined) return;
     record.pdu = redact(record.pdu, this.rules);
@@ -427,7 +632,7 @@ export class RemoteSession {
     for (const [t, k] of keys) {
       const sk = await storage.ids.stateKey(stateKeyOf(t, k));
       const e = sk === undefined ? undefined : state.get(sk);
-      const ev = e === undefined ? undefined : await storage.events.byShort(e);
+      const ev = e === undefined ? undefined : await this.byShort(e);
       if (ev && ev.rejected === undefined) found.set(stateKeyOf(t, k), ev.pdu);
     }
     return (type, stateKey) => found.get(stateKeyOf(type, stateKey));
@@ -472,6 +677,9 @@ export class RemoteSession {
     }
   }
 }
+
+/** State entries added per batch by addMissingState. */
+const STATE_SLICE = 5_000;
 
 function sameShort(a: ShortState, b: ShortState): boolean {
   if (a === b) return true;

@@ -48,6 +48,19 @@ export class SearchIndexer {
     return this.chain;
   }
 
+  /**
+   * Index room events that are not in the stream the passes follow: history fetched into a gap
+   * (positions reserved there, which the cursor passed while they were free). Backfilled
+   * events below a room's timeline (negative positions) are not indexed.
+   */
+  indexHistory(events: StoredEvent[]): Promise<void> {
+    this.enqueue(async () => {
+      const docs = events.filter((e) => !e.outlier && !e.rejected && !e.softFailed).flatMap((e) => docOf(e) ?? []);
+      if (docs.length > 0) await this.deps.repo.add(docs);
+    });
+    return this.chain;
+  }
+
   /** Schedule a catch-up pass (at most one waiting at a time). */
   kick(): void {
     if (this.passQueued) return;

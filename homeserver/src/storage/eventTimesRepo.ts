@@ -10,7 +10,9 @@ export class EventTimesRepo {
 
   stage(batch: Batch, shortRoom: number, ts: number, stream: number, shortEvent: number): void {
     // Timestamps come from the sending server: clamp into the key's range.
-    batch.add(this.db.put('roomts_event', key(shortRoom, clamp(ts), stream), shortEvent));
+    // Backfilled events (negative positions) sort first among equal timestamps, kept apart by short ID.
+    const k = stream > 0 ? key(shortRoom, clamp(ts), stream) : key(shortRoom, clamp(ts), 0, shortEvent);
+    batch.add(this.db.put('roomts_event', k, shortEvent));
   }
 
   /**

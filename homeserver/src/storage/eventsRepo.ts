@@ -70,6 +70,11 @@ export class EventsRepo {
     return this.db.get<string>('eventid_redactedby', Buffer.from(eventId, 'utf8'));
   }
 
+  /** redactedBy() of several events in one read. */
+  redactedByMany(eventIds: string[]): Promise<Array<string | undefined>> {
+    return this.db.getMany<string>('eventid_redactedby', eventIds.map((id) => Buffer.from(id, 'utf8')));
+  }
+
   putRedactedBy(batch: Batch, targetEventId: string, redactionEventId: string): void {
     batch.add(this.db.put('eventid_redactedby', Buffer.from(targetEventId, 'utf8'), redactionEventId));
   }

@@ -2,7 +2,11 @@
 // relation type and in stream order; the annotation index (one reaction per sender,
 // type and key); and the thread activity stream of each room. Written in the same
 // batch as the child event, and removed in the batch of the child's redaction.
-// Layouts: schema.ts parentrel_child, annotation_event, roomstream_threadroot.
+// Children fetched by backfill sit at negative positions (below the room's first
+// event, as in the timeline) in a keyspace of their own, merged into reads whose window
+// reaches below 0; they take no place in the thread activity stream (/threads lists
+// threads by recent activity, and backfilled replies are history).
+// Layouts: schema.ts parentrel_child, parentrel_backfillchild, annotation_event, roomstream_threadroot.
 import type { Batch } from './batch.js';
 import type { Database } from './db.js';
 import { key, prefixRange, readU64, splitStrings } from './keys.js';
@@ -39,6 +43,8 @@ interface RelationValue {
 }
 
 const MAX = Number.MAX_SAFE_INTEGER;
+/** Below every position: backfilled children have negative ones. */
+const BOTTOM = -MAX;
 /** Parents remembered as childless (an event ID and a Map entry each: a few MB at most). */
 const CHILDLESS_CACHE = 20_000;
 
@@ -73,8 +79,9 @@ export class RelationsRepo {
     const inFlight = this.probing.get(parentId);
     if (inFlight) return inFlight;
     const epoch = this.epoch;
-    const p: Promise<boolean> = this.db
-      .range<RelationValue>('parentrel_child', { ...prefixRange(key(parentId)), limit: 1 })
+    const probe = (space: 'parentrel_child' | 'parentrel_backfillchild') => this.db.range<RelationValue>(space, { ...prefixRange(key(parentId)), limit: 1 });
+    const p: Promise<boolean> = probe('parentrel_child')
+      .then(async (rows) => (rows.length > 0 ? rows : probe('parentrel_backfillchild')))
       .then((rows) => {
         if (rows.length === 0 && epoch === this.epoch) this.childless.set(parentId, true);
         return rows.length > 0;
@@ -89,47 +96,74 @@ export class RelationsRepo {
   stage(batch: Batch, c: RelationChild): void {
     this.touched(batch, c.parentId);
     const value: RelationValue = { eventId: c.eventId, type: c.type, sender: c.sender, ...(c.key !== undefined ? { key: c.key } : {}) };
-    batch.add(this.db.put('parentrel_child', key(c.parentId, c.relType, c.stream), value));
+    batch.add(this.db.put(...childKey(c), value));
     if (c.relType === 'm.annotation' && c.key !== undefined) {
       batch.add(this.db.put('annotation_event', key(c.parentId, c.sender, c.type, c.key), c.eventId));
     }
-    if (c.relType === 'm.thread') batch.add(this.db.put('roomstream_threadroot', key(c.shortRoom, c.stream), c.parentId));
+    if (c.relType === 'm.thread' && c.stream > 0) batch.add(this.db.put('roomstream_threadroot', key(c.shortRoom, c.stream), c.parentId));
   }
 
   /** Remove a child from every index (its redaction breaks the relationship). */
   async unstage(batch: Batch, c: RelationChild): Promise<void> {
     this.touched(batch, c.parentId);
-    batch.add(this.db.del('parentrel_child', key(c.parentId, c.relType, c.stream)));
+    batch.add(this.db.del(...childKey(c)));
     if (c.relType === 'm.annotation' && c.key !== undefined) {
       const k = key(c.parentId, c.sender, c.type, c.key);
       // Over federation a duplicate may exist: only the entry naming this child goes.
       if ((await this.db.get<string>('annotation_event', k)) === c.eventId) batch.add(this.db.del('annotation_event', k));
     }
-    if (c.relType === 'm.thread') batch.add(this.db.del('roomstream_threadroot', key(c.shortRoom, c.stream)));
+    if (c.relType === 'm.thread' && c.stream > 0) batch.add(this.db.del('roomstream_threadroot', key(c.shortRoom, c.stream)));
   }
 
   /**
    * Children of `parentId` with `after < stream <= upTo`, in stream order ('f') or newest
-   * first ('b'); all relation types when `relType` is absent.
+   * first ('b'); all relation types when `relType` is absent. `after` defaults to below
+   * every backfilled child.
    */
   async children(
     parentId: string,
     opts: { relType?: string; after?: number; upTo?: number; dir: 'f' | 'b'; limit: number },
   ): Promise<RelationEntry[]> {
     if (opts.limit <= 0) return [];
-    const after = opts.after ?? 0;
+    const after = Math.max(opts.after ?? BOTTOM, BOTTOM);
     const upTo = Math.min(opts.upTo ?? MAX, MAX);
     if (opts.relType !== undefined) {
-      const rows = await this.db.range<RelationValue>('parentrel_child', {
-        gt: key(parentId, opts.relType, after),
-        lte: key(parentId, opts.relType, upTo),
-        reverse: opts.dir === 'b',
-        limit: opts.limit,
-      });
-      return rows.map(([k, v]) => entryOf(k, v));
+      const relType = opts.relType;
+      const positive = async (limit: number) =>
+        upTo <= 0 || limit <= 0
+          ? []
+          : (
+              await this.db.range<RelationValue>('parentrel_child', {
+                gt: key(parentId, relType, Math.max(after, 0)),
+                lte: key(parentId, relType, upTo),
+                reverse: opts.dir === 'b',
+                limit,
+              })
+            ).map(([k, v]) => entryOf(k, v));
+      // Position p < 0 is stored under depth −p: (after, upTo] ∩ (−∞, 0) is depth in [max(1, −upTo), −after).
+      const negative = async (limit: number) =>
+        after >= 0 || limit <= 0 || Math.max(1, -upTo) >= -after
+          ? []
+          : (
+              await this.db.range<RelationValue>('parentrel_backfillchild', {
+                gte: key(parentId, relType, Math.max(1, -upTo)),
+                lt: key(parentId, relType, Math.min(-after, MAX)),
+                reverse: opts.dir === 'f',
+                limit,
+              })
+            ).map(([k, v]) => entryOf(k, v, -1));
+      if (opts.dir === 'b') {
+        const first = await positive(opts.limit);
+        return [...first, ...(await negative(opts.limit - first.length))];
+      }
+      const first = await negative(opts.limit);
+      return [...first, ...(await positive(opts.limit - first.length))];
     }
     const rows = await this.db.range<RelationValue>('parentrel_child', prefixRange(key(parentId)));
-    const all = rows.map(([k, v]) => entryOf(k, v)).filter((e) => e.stream > after && e.stream <= upTo);
+    const backfilled = after < 0 ? await this.db.range<RelationValue>('parentrel_backfillchild', prefixRange(key(parentId))) : [];
+    const all = [...rows.map(([k, v]) => entryOf(k, v)), ...backfilled.map(([k, v]) => entryOf(k, v, -1))].filter(
+      (e) => e.stream > after && e.stream <= upTo,
+    );
     all.sort((a, b) => (opts.dir === 'f' ? a.stream - b.stream : b.stream - a.stream));
     return all.slice(0, opts.limit);
   }
@@ -157,15 +191,21 @@ export class RelationsRepo {
   }
 }
 
-function entryOf(k: Buffer, v: RelationValue): RelationEntry {
-  // Key: parent ID, SEP, rel type, SEP, 8-byte stream.
+/** Where a child is indexed: by stream, or (backfilled, negative) by depth below the timeline. */
+function childKey(c: RelationChild): ['parentrel_child' | 'parentrel_backfillchild', Buffer] {
+  return c.stream > 0 ? ['parentrel_child', key(c.parentId, c.relType, c.stream)] : ['parentrel_backfillchild', key(c.parentId, c.relType, -c.stream)];
+}
+
+/** `sign` -1: a parentrel_backfillchild key, whose number is the depth (−stream). */
+function entryOf(k: Buffer, v: RelationValue, sign: 1 | -1 = 1): RelationEntry {
+  // Key: parent ID, SEP, rel type, SEP, 8-byte stream (or depth).
   const parts = splitStrings(k.subarray(0, k.length - 8));
   return {
     eventId: v.eventId,
     relType: parts[1],
     type: v.type,
     sender: v.sender,
-    stream: readU64(k, k.length - 8),
+    stream: sign * readU64(k, k.length - 8),
     ...(v.key !== undefined ? { key: v.key } : {}),
   };
 }

@@ -58,6 +58,19 @@ export class SearchRepo {
    * in one atomic batch: a crash either keeps all of it or none (and re-indexes).
    */
   async write(docs: SearchDoc[], removeStreams: number[], upTo: number): Promise<void> {
+    const ops = await this.docOps(docs);
+    ops.push(...(await this.removalOps(removeStreams)));
+    ops.push(this.db.put('meta_value', CURSOR_KEY, upTo));
+    await this.db.write(ops);
+  }
+
+  /** Add events that are not in the room stream (history fetched into a gap: positions the cursor passed while free). */
+  async add(docs: SearchDoc[]): Promise<void> {
+    const ops = await this.docOps(docs);
+    if (ops.length > 0) await this.db.write(ops);
+  }
+
+  private async docOps(docs: SearchDoc[]): Promise<BatchOp[]> {
     const ops: BatchOp[] = [];
     for (const d of docs) {
       const short = await this.roomShort(d.roomId);
@@ -67,9 +80,7 @@ export class SearchRepo {
       }
       ops.push(this.db.put('stream_searchdoc', key(d.stream), { r: short, t: [...d.tokens.keys()] } satisfies DocRecord));
     }
-    ops.push(...(await this.removalOps(removeStreams)));
-    ops.push(this.db.put('meta_value', CURSOR_KEY, upTo));
-    await this.db.write(ops);
+    return ops;
   }
 
   /** Take the events at these stream positions out of the index (redactions). */

@@ -73,15 +73,46 @@ class Dictionary {
       short = this.next++;
       this.pending.set(long, short);
     }
-    if (this.pending.has(long)) {
-      const s = short;
-      batch.add(this.db.put(this.fwdSpace, Buffer.from(long, 'utf8'), s), this.db.put(this.backSpace, u64(s), long));
-      batch.afterCommit(() => {
-        this.pending.delete(long);
-        this.remember(long, s);
-      });
-    }
+    if (this.pending.has(long)) this.stage(long, short, batch);
     return short;
+  }
+
+  /** alloc() of many IDs with one read for all of them (large imports: a partial-state resync). */
+  async allocMany(longs: string[], batch: Batch): Promise<number[]> {
+    const known = await this.lookupMany(longs);
+    return longs.map((long, i) => {
+      let short = this.pending.get(long) ?? known[i];
+      if (short === undefined) {
+        short = this.next++;
+        this.pending.set(long, short);
+      }
+      if (this.pending.has(long)) this.stage(long, short, batch);
+      return short;
+    });
+  }
+
+  /**
+   * alloc() without the read, for a caller that has just looked `long` up and found no short
+   * ID, in a scope where nobody else allocates it (the room's queue, for its events). What
+   * this process mapped since then is still seen (pending, or remembered once durable).
+   */
+  allocNew(long: string, batch: Batch): number {
+    let short = this.pending.get(long) ?? this.forward.get(long);
+    if (short === undefined) {
+      short = this.next++;
+      this.pending.set(long, short);
+    }
+    if (this.pending.has(long)) this.stage(long, short, batch);
+    return short;
+  }
+
+  /** Write a pending mapping as part of `batch`; it stops being pending once that batch is durable. */
+  private stage(long: string, short: number, batch: Batch): void {
+    batch.add(this.db.put(this.fwdSpace, Buffer.from(long, 'utf8'), short), this.db.put(this.backSpace, u64(short), long));
+    batch.afterCommit(() => {
+      this.pending.delete(long);
+      this.remember(long, short);
+    });
   }
 
   private remember(long: string, short: number): void {

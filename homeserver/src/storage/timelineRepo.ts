@@ -2,11 +2,22 @@
 // (stream), both pointing at short event IDs. History fetched from other servers
 // (backfill) sits before a room's first event at negative positions, kept in their own
 // keyspace (keys are unsigned) and merged into per-room reads whose window reaches below 0.
+// History missing in the middle (a remote event whose prev events could not be fetched)
+// is a gap: positions reserved below that event, filled later by backfill (roomstream_gap).
 import type { Batch } from './batch.js';
 import type { Database } from './db.js';
 import { key, readU64 } from './keys.js';
 
 const MAX_STREAM = Number.MAX_SAFE_INTEGER;
+
+/** A hole in a room's history right below the event at `stream` (schema.ts roomstream_gap). */
+export interface TimelineGap {
+  /** Prev events of the history above the hole that this server does not have placed. */
+  missing: string[];
+  /** The positions still free for the hole's events: [low, high], filled from the top down. */
+  low: number;
+  high: number;
+}
 
 export class TimelineRepo {
   constructor(private readonly db: Database) {}
@@ -22,6 +33,40 @@ export class TimelineRepo {
   appendBackfill(batch: Batch, shortRoom: number, stream: number, shortEvent: number): void {
     if (!(stream < 0)) throw new Error('a backfilled event needs a negative position');
     batch.add(this.db.put('roombackfill_event', key(shortRoom, -stream), shortEvent));
+  }
+
+  /**
+   * Store an event fetched into a gap at a reserved position `stream` (> 0): in the room's
+   * order only, never in the global one (incremental /sync and the stream followers skip it).
+   */
+  appendInGap(batch: Batch, shortRoom: number, stream: number, shortEvent: number): void {
+    if (!(stream > 0)) throw new Error('an event placed in a gap needs a reserved positive position');
+    batch.add(this.db.put('roomstream_event', key(shortRoom, stream), shortEvent));
+  }
+
+  /** Record (or update) the gap below the room's event at `stream`. */
+  putGap(batch: Batch, shortRoom: number, stream: number, gap: TimelineGap): void {
+    batch.add(this.db.put('roomstream_gap', key(shortRoom, stream), gap));
+  }
+
+  getGap(shortRoom: number, stream: number): Promise<TimelineGap | undefined> {
+    return this.db.get<TimelineGap>('roomstream_gap', key(shortRoom, stream));
+  }
+
+  deleteGap(batch: Batch, shortRoom: number, stream: number): void {
+    batch.add(this.db.del('roomstream_gap', key(shortRoom, stream)));
+  }
+
+  /** The room's gaps below events at positions in (after, upTo], newest first. */
+  async gaps(shortRoom: number, after: number, upTo: number, limit: number): Promise<Array<{ stream: number; gap: TimelineGap }>> {
+    if (upTo <= 0 || upTo <= after || limit <= 0) return [];
+    const rows = await this.db.range<TimelineGap>('roomstream_gap', {
+      gt: key(shortRoom, Math.max(after, 0)),
+      lte: key(shortRoom, Math.min(upTo, MAX_STREAM)),
+      reverse: true,
+      limit,
+    });
+    return rows.map(([k, gap]) => ({ stream: readU64(k, 8), gap }));
   }
 
   /** The lowest backfilled position of the room (0 when nothing was backfilled). */

@@ -23,6 +23,8 @@ const BOTTOM = -Number.MAX_SAFE_INTEGER;
  */
 export interface HistoryBackfill {
   fill(roomId: string, want: number): Promise<boolean>;
+  /** Fill holes below events at positions in (after, upTo] (federation/outbound/backfiller.ts). True when events were added. */
+  fillGaps?(roomId: string, after: number, upTo: number, want: number): Promise<boolean>;
 }
 export const MAX_PAGE_LIMIT = 1000;
 
@@ -69,6 +71,10 @@ export class PaginationService {
     const keep = (batch: StoredEvent[]) => this.keep(viewer.userId, roomId, q.filter, batch);
     const source = readerSource(this.deps.reader, roomId);
     let scan = await scanTimeline(source, window, keep, limit);
+    // A page that walked across a hole in the middle of the history has it filled, then is read again.
+    if (q.dir === 'b' && this.backfill?.fillGaps && (await this.backfill.fillGaps(roomId, scan.cursor, window.upTo, limit))) {
+      scan = await scanTimeline(source, window, keep, limit);
+    }
     // Spec: server-server-api.md "Backfilling and retrieving missing events": the page reached the
     // oldest event we have; other servers of the room may have older ones. Then the page goes on.
     if (q.dir === 'b' && to === undefined && scan.exhausted && this.backfill && (await this.backfill.fill(roomId, limit))) {

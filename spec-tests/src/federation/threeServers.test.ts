@@ -287,6 +287,9 @@ test('it should converge all three servers to the same resolved state after a pa
   assert.ok(stateHr.includes(`m.room.member|${ed.user.userId}|${banEd}`), 'ed’s membership is the ban');
 
   // After the heal, each server speaks once more; every message is everywhere, in DAG order.
+  // hr speaks first: its message follows eng's in the DAG only once hr has them (the state
+  // above converges without them). legal may still lack them: it fetches them as missing events.
+  for (const id of [e1, e2]) await waitForEvent(alice, roomId, id, undefined, 60_000);
   const healed: string[] = [];
   for (const m of everyone()) {
     const id = await text(m, roomId, `healed, from ${m.server.serverName}`);

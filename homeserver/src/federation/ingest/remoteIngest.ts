@@ -5,12 +5,15 @@
 // state (soft-failed). Holes in the graph are filled first: get_missing_events from the
 // sender, else the state at each missing prev event (state_ids, then /event for what we
 // lack, kept as outliers). Each PDU of a transaction gets a result; rooms are processed
-// concurrently, the PDUs of one room in order.
+// concurrently, the PDUs of one room in order: runs of PDUs with nothing to fetch are
+// written as one durable batch (one fsync per transaction, not per PDU), while the
+// signature checks of the later PDUs still run on the thread pool.
 // Spec: server-server-api.md "Checks performed on receipt of a PDU", "Rejection",
 // "Soft failure", "Backfilling and retrieving missing events", "Retrieving events",
 // "Server Access Control Lists (ACLs)", "Room State Resolution".
 import { authEventTypesFor, checkAuthEvents, checkEventAuth, stateFromEvents } from '@parley/federation/core/auth/index';
 import type { AuthOptions } from '@parley/federation/core/auth/index';
+import { serverNameOf } from '@parley/federation/core/ids';
 import { roomVersion, type RoomVersionRules } from '@parley/federation/core/roomVersions';
 import { serverAllowedByAcl } from '@parley/federation/core/serverAcl';
 import { stateKeyOf, type Pdu, type RoomEvent, type StateKey } from '@parley/federation/core/types';
@@ -26,17 +29,21 @@ export type PduResult = { error?: string };
 
 export interface RemoteIngestDeps {
   serverName: string;
-  reader: Pick<StoredRoomReader, 'roomVersion' | 'getEvent' | 'getEvents' | 'currentStateEvent' | 'forwardExtremities'>;
+  reader: Pick<StoredRoomReader, 'roomVersion' | 'getEvent' | 'getEvents' | 'currentStateEvent' | 'forwardExtremities' | 'timeline'>;
   writer: Pick<RoomWriter, 'remote'>;
   keys: SignatureChecker;
   requester: FederationRequester;
   onWarning?: (msg: string, extra?: Record<string, unknown>) => void;
+  /** Rooms joined with partial state (MSC3706): their events are judged by their auth events only. */
+  partialState?: { isPartial(roomId: string): boolean };
 }
 
 /** get_missing_events asks for at most this many events (as Synapse). */
 const MISSING_EVENTS_LIMIT = 10;
 /** Parallel /event fetches when filling the state at a gap. */
 const FETCH_CONCURRENCY = 10;
+/** Fetched state events stored per batch (partial-state resync). */
+const OUTLIER_SLICE = 5_000;
 
 interface HandleOptions {
   /** Events that came from get_missing_events fill their own holes with state_ids only. */
@@ -106,6 +113,30 @@ export class RemoteIngest {
     });
   }
 
+  /**
+   * State fetched from `origin` for a room joined with partial state (the resync): each event
+   * is checked (format, signatures, content hash: failing ones are dropped) and stored as an
+   * outlier, rejected if its own auth events do not allow it. Events not in `only` (what was
+   * asked for) are ignored.
+   */
+  async ingestFetchedState(roomId: string, rules: RoomVersionRules, origin: string, raws: unknown[], only: ReadonlySet<string>): Promise<void> {
+    // Each wanted event once (a /state answer may repeat state events in its auth chain), before the costly checks.
+    const byId = new Map<string, RoomEvent>();
+    for (const raw of raws) {
+      const parsed = parsePdu(raw, rules);
+      if (parsed.ok && parsed.event.roomId === roomId && only.has(parsed.event.eventId) && !byId.has(parsed.event.eventId)) byId.set(parsed.event.eventId, parsed.event);
+    }
+    const events: VerifiedPdu[] = [];
+    for (const v of await Promise.all([...byId.values()].map((e) => verifyPdu(e, rules, this.deps.keys)))) {
+      if (v.ok) events.push(v.event);
+      else this.deps.onWarning?.('dropping fetched event', { origin, error: v.error });
+    }
+    events.sort((a, b) => a.pdu.depth - b.pdu.depth);
+    // Stored in slices, oldest first (each slice's auth events are stored by then): LevelDB
+    // batches of tens of thousands of operations cost far more per operation than small ones.
+    for (let i = 0; i < events.length; i += OUTLIER_SLICE) await this.persistOutlierChain(roomId, rules, events.slice(i, i + OUTLIER_SLICE));
+  }
+
   /** An invite of one of our users (already co-signed by us), for a room we may not be in. */
   async ingestInvite(version: string, invite: Pdu, strippedState: unknown[]): Promise<void> {
     const rules = roomVersion(version);
@@ -126,7 +157,7 @@ export class RemoteIngest {
    * Returns how many events were placed in the timeline.
    * Spec: server-server-api.md "Backfilling and retrieving missing events".
    */
-  async ingestBackfill(origin: string, roomId: string, pdus: unknown[]): Promise<number> {
+  async ingestBackfill(origin: string, roomId: string, pdus: unknown[], gapAt?: number): Promise<number> {
     const version = await this.deps.reader.roomVersion(roomId);
     const rules = version === undefined ? undefined : roomVersion(version);
     if (!rules) throw new Error(`room ${roomId} is not known to this server`);
@@ -137,13 +168,16 @@ export class RemoteIngest {
     // Oldest first, so each event's prev events are placed before it.
     fresh.sort((a, b) => a.pdu.depth - b.pdu.depth);
     const createId = await this.createEventIdOf(roomId, rules);
+    if (gapAt !== undefined) return this.fillGap(origin, roomId, rules, createId, gapAt, fresh);
     const lowest = await this.deps.writer.remote(roomId, rules, createId, (s) => s.lowestBackfill());
     let placed = 0;
+    // Not below an ancestor already in the timeline (a prev event of a gap's event, delivered since).
+    const blocked = new Set<string>();
     for (const [i, ev] of fresh.entries()) {
       // The batch's newest right below what is there, its oldest lowest: the timeline stays in depth order.
       const stream = lowest - (fresh.length - i);
       try {
-        if (await this.placeBackfilled(origin, ev, stream, createId)) placed++;
+        if (await this.placeBackfilled(origin, ev, stream, createId, blocked)) placed++;
       } catch (err) {
         this.deps.onWarning?.('failed to backfill event', { origin, eventId: ev.eventId, err: String(err) });
       }
@@ -151,13 +185,65 @@ export class RemoteIngest {
     return placed;
   }
 
-  private async placeBackfilled(origin: string, ev: VerifiedPdu, stream: number, createId: string | undefined): Promise<boolean> {
+  /**
+   * Backfilled history for the gap below the event at `gapAt` (events sorted oldest first):
+   * the newest that fit go into the gap's reserved positions, in depth order; then the gap
+   * records what is still missing below them (nothing: closed).
+   */
+  private async fillGap(origin: string, roomId: string, rules: RoomVersionRules, createId: string | undefined, gapAt: number, fresh: VerifiedPdu[]): Promise<number> {
+    // The gap holds what leads down from its missing events through events not placed here;
+    // older history (reached through placed events) belongs below, not in it.
+    const gap = await this.deps.writer.remote(roomId, rules, createId, (s) => s.gap(gapAt));
+    const byId = new Map(fresh.map((e) => [e.eventId, e]));
+    const inGap = new Set<string>();
+    for (let frontier = (gap?.missing ?? []).filter((id) => byId.has(id)); frontier.length > 0; ) {
+      frontier = frontier.filter((id) => !inGap.has(id));
+      for (const id of frontier) inGap.add(id);
+      frontier = frontier.flatMap((id) => byId.get(id)!.pdu.prev_events.filter((p) => byId.has(p)));
+    }
+    const wanted = fresh.filter((e) => inGap.has(e.eventId));
+    const positions = await this.deps.writer.remote(roomId, rules, createId, (s) => s.claimGapPositions(gapAt, wanted.length));
+    const fitting = wanted.slice(wanted.length - positions.length);
+    let placed = 0;
+    // Events that cannot go below the gap's event: an ancestor of theirs arrived since and was
+    // placed above it (the timeline keeps every event after its ancestors). They stay out of the
+    // gap, with everything built on them; their senders' queues deliver them in order.
+    const blocked = new Set<string>();
+    for (const [i, ev] of fitting.entries()) {
+      try {
+        if (await this.placeBackfilled(origin, ev, positions[i], createId, blocked)) placed++;
+      } catch (err) {
+        this.deps.onWarning?.('failed to backfill event into a gap', { origin, eventId: ev.eventId, err: String(err) });
+      }
+    }
+    // Still missing: what was missing before, and the prev events of what came, not placed here.
+    await this.deps.writer.remote(roomId, rules, createId, (s) =>
+      s.updateGap(gapAt, async (before) =>
+        (await this.unplaced([...new Set([...before, ...fitting.flatMap((e) => e.pdu.prev_events)])])).filter((id) => !blocked.has(id)),
+      ),
+    );
+    return placed;
+  }
+
+  /** `blocked` collects the events refused for causal order, and refuses what is built on them. */
+  private async placeBackfilled(origin: string, ev: VerifiedPdu, stream: number, createId: string | undefined, blocked: Set<string>): Promise<boolean> {
+    if (ev.pdu.prev_events.some((p) => blocked.has(p))) {
+      blocked.add(ev.eventId);
+      return false;
+    }
     // The batch's oldest events have unknown prev events: their state comes from state_ids.
     const gapStates = await this.fillPrevEvents(origin, ev, { allowMissingEvents: false });
     await this.fillAuthEvents(origin, ev);
     return this.deps.writer.remote(ev.roomId, ev.rules, createId, async (s) => {
       const existing = await s.event(ev.eventId);
       if (existing && !existing.outlier) return false;
+      // Only above every prev event placed already (checked in the room's queue): the timeline
+      // keeps each event after its ancestors.
+      // (Rejected and soft-failed events have no place in it: position 0.)
+      if ((await s.events(ev.pdu.prev_events)).some((p) => p !== undefined && !p.outlier && p.stream !== 0 && p.stream > stream)) {
+        blocked.add(ev.eventId);
+        return false;
+      }
       const authFailure = await this.checkAgainstAuthEvents(s, ev);
       if (authFailure === MISSING) return false;
       // The room's first event (create) has nothing before it.
@@ -178,21 +264,93 @@ export class RemoteIngest {
       for (const e of events) results.set(e.eventId, { error: `Server ${origin} is denied by the room's server ACL` });
       return;
     }
-    // Signatures of the whole batch at once: the Ed25519 checks run on the thread pool.
-    const verified = await Promise.all(events.map((e) => verifyPdu(e, rules, this.deps.keys)));
-    for (const [i, v] of verified.entries()) {
-      const eventId = events[i].eventId;
+    // Signatures of the whole batch at once: the Ed25519 checks run on the thread pool while
+    // the events already verified are decided (each awaits only its own check).
+    const checks: Array<Promise<Verified>> = events.map((e) =>
+      verifyPdu(e, rules, this.deps.keys).catch((err: unknown) => ({ ok: false as const, error: `Could not verify event: ${(err as Error).message}` })),
+    );
+    // A check may first fetch its server's keys (network): one check per sending server is
+    // awaited here, so that the room's queue is not held while keys are fetched.
+    const firstOfServer = new Map<string | undefined, number>();
+    events.forEach((e, i) => firstOfServer.set(serverNameOf(e.pdu.sender), firstOfServer.get(serverNameOf(e.pdu.sender)) ?? i));
+    await Promise.all([...firstOfServer.values()].map((i) => checks[i]));
+    // Runs of events whose graph is all here are decided and written together (one
+    // commit); an event with a hole around it, or a redaction, takes the one-by-one path.
+    for (let i = 0; i < events.length; ) {
+      i = await this.ingestRun(origin, roomId, rules, events, checks, i, results);
+      if (i >= events.length) break;
+      const v = await checks[i++];
       if (!v.ok) {
-        results.set(eventId, { error: v.error });
+        results.set(events[i - 1].eventId, { error: v.error });
         continue;
       }
+      const ev = v.event;
       try {
-        results.set(eventId, await this.handle(origin, v.event, { allowMissingEvents: true }));
+        results.set(ev.eventId, await this.handle(origin, ev, { allowMissingEvents: true }));
       } catch (err) {
-        this.deps.onWarning?.('failed to process PDU', { origin, eventId, err: String(err) });
-        results.set(eventId, { error: `Could not process event: ${(err as Error).message}` });
+        this.deps.onWarning?.('failed to process PDU', { origin, eventId: ev.eventId, err: String(err) });
+        results.set(ev.eventId, { error: `Could not process event: ${(err as Error).message}` });
       }
     }
+  }
+
+  /**
+   * Decide and persist, in one group commit, the events from `from` on that need nothing
+   * fetched: prev events placed (stored, or earlier in this run), auth events stored; those
+   * failing their signature checks get their error. Results are set only once the group is
+   * durable. Returns the index of the first event not taken.
+   */
+  private async ingestRun(
+    origin: string,
+    roomId: string,
+    rules: RoomVersionRules,
+    events: RoomEvent[],
+    checks: Array<Promise<Verified>>,
+    from: number,
+    results: Map<string, PduResult>,
+  ): Promise<number> {
+    const createId = await this.createEventIdOf(roomId, rules);
+    const decided: Array<[string, PduResult]> = [];
+    let next = from;
+    try {
+      await this.deps.writer.remote(roomId, rules, createId, (s) =>
+        s.grouped(async () => {
+          await s.prefetch(events.slice(from).map((e) => e.eventId));
+          for (; next < events.length; next++) {
+            const v = await checks[next];
+            if (!v.ok) {
+              decided.push([events[next].eventId, { error: v.error }]);
+              continue;
+            }
+            const ev = v.event;
+            // A redaction reads its target from the database: it gets a commit of its own.
+            if (ev.pdu.type === 'm.room.redaction' || !(await this.needsNothing(s, ev))) break;
+            try {
+              decided.push([ev.eventId, await this.decide(s, ev, new Map())]);
+            } catch (err) {
+              this.deps.onWarning?.('failed to process PDU', { origin, eventId: ev.eventId, err: String(err) });
+              decided.push([ev.eventId, { error: `Could not process event: ${(err as Error).message}` }]);
+            }
+          }
+        }),
+      );
+    } catch (err) {
+      // The group's write failed: none of it was stored.
+      this.deps.onWarning?.('failed to persist PDUs', { origin, roomId, err: String(err) });
+      for (const [id] of decided) results.set(id, { error: `Could not process event: ${(err as Error).message}` });
+      return next; // the caller takes the event at `next` one by one: there is progress
+    }
+    for (const [id, r] of decided) results.set(id, r);
+    return next;
+  }
+
+  /** The event is known already, or its prev events are placed and its auth events stored. */
+  private async needsNothing(s: RemoteSession, ev: VerifiedPdu): Promise<boolean> {
+    const [self, ...rest] = await s.events([ev.eventId, ...ev.pdu.prev_events, ...ev.pdu.auth_events]);
+    if (self && !self.outlier) return true;
+    const prevs = rest.slice(0, ev.pdu.prev_events.length);
+    const auth = rest.slice(ev.pdu.prev_events.length);
+    return prevs.every((p) => p !== undefined && !p.outlier) && auth.every((a) => a !== undefined);
   }
 
   /** Fill the holes around one verified event, then decide and persist it in the room's queue. */
@@ -211,7 +369,8 @@ export class RemoteIngest {
     if (existing && !existing.outlier) return existing.rejected !== undefined ? { error: `Event was rejected: ${existing.rejected}` } : {};
     if (!s.currentHead()) return { error: 'This server is not in the room' };
 
-    const authFailure = await this.checkAgainstAuthEvents(s, ev);
+    const opts = await this.authOptions(s, ev);
+    const authFailure = await this.checkAgainstAuthEvents(s, ev, opts);
     if (authFailure === MISSING) return { error: 'Some auth events could not be retrieved' };
 
     const stateBefore = await this.stateBefore(s, ev, gapStates);
@@ -221,29 +380,37 @@ export class RemoteIngest {
       return { error: `Event rejected: ${reason}` };
     };
     if (authFailure) return reject(authFailure);
-    const stateFailure = await this.checkAgainstState(s, ev, stateBefore);
+    // Partial state (MSC3706, as Synapse): the state before the event may lack its sender's
+    // membership, so its own auth events (step 4) judge it, and nothing is soft-failed
+    // (Synapse PR #13354) until the background resync has brought the full state.
+    if (this.deps.partialState?.isPartial(ev.roomId)) {
+      await s.persist({ event: ev, outcome: 'accepted', stateBefore, ...gapOf(gapStates) });
+      return {};
+    }
+    const stateFailure = await this.checkAgainstState(s, ev, stateBefore, opts);
     if (stateFailure) return reject(stateFailure);
 
     // Soft failure: valid at its place in the graph, but not against the room as it is now.
-    const keys = authKeys(ev.pdu, ev.rules);
-    const current = checkEventAuth(ev, await s.lookupCurrent(keys), ev.rules, await this.authOptions(s, ev));
+    // An event on the room's tip (state before = current state) has just passed that check.
+    const onTip = 'group' in stateBefore && stateBefore.group === s.currentHead()?.record.stateGroup;
+    const current = onTip ? { allowed: true } : checkEventAuth(ev, await s.lookupCurrent(authKeys(ev.pdu, ev.rules)), ev.rules, opts);
     if (!current.allowed) {
       await s.persist({ event: ev, outcome: 'soft_failed', stateBefore });
       return {};
     }
-    await s.persist({ event: ev, outcome: 'accepted', stateBefore });
+    await s.persist({ event: ev, outcome: 'accepted', stateBefore, ...gapOf(gapStates) });
     return {};
   }
 
   /** Step 4: the event's own auth_events (all present, none rejected, the right ones) allow it. */
-  private async checkAgainstAuthEvents(s: RemoteSession, ev: RoomEvent): Promise<string | typeof MISSING | undefined> {
+  private async checkAgainstAuthEvents(s: RemoteSession, ev: RoomEvent, authOpts?: AuthOptions): Promise<string | typeof MISSING | undefined> {
     const rules = s.rules;
     const records = await s.events(ev.pdu.auth_events);
     if (records.some((r) => r === undefined)) return MISSING;
     const authEvents = records.map((r) => r!);
     const bad = authEvents.find((r) => r.rejected !== undefined);
     if (bad) return `auth event ${bad.eventId} was rejected`;
-    const opts = await this.authOptions(s, ev);
+    const opts = authOpts ?? (await this.authOptions(s, ev));
     const shape = checkAuthEvents(ev, authEvents, rules, opts.createEventId ? { createEventId: opts.createEventId } : {});
     if (!shape.allowed) return `${shape.reason} (auth rule ${shape.rule})`;
     const withCreate: RoomEvent[] = [...authEvents];
@@ -256,10 +423,10 @@ export class RemoteIngest {
   }
 
   /** Step 5: the state before the event allows it. */
-  private async checkAgainstState(s: RemoteSession, ev: RoomEvent, stateBefore: StateBefore): Promise<string | undefined> {
+  private async checkAgainstState(s: RemoteSession, ev: RoomEvent, stateBefore: StateBefore, opts?: AuthOptions): Promise<string | undefined> {
     const keys = authKeys(ev.pdu, s.rules);
     const lookup = 'group' in stateBefore ? await s.lookupGroup(stateBefore.group, keys) : await s.lookupIn(stateBefore.state, keys);
-    const res = checkEventAuth(ev, lookup, s.rules, await this.authOptions(s, ev));
+    const res = checkEventAuth(ev, lookup, s.rules, opts ?? (await this.authOptions(s, ev)));
     return res.allowed ? undefined : `${res.reason} (auth rule ${res.rule})`;
   }
 
@@ -306,7 +473,10 @@ export class RemoteIngest {
     if (missing.length === 0) return new Map();
     if (opts.allowMissingEvents) {
       const extremities = await this.deps.reader.forwardExtremities(ev.roomId);
-      const minDepth = Math.min(...extremities.map((x) => x.depth), ev.pdu.depth);
+      // Not the extremities' depth: a branch that forked below them (a partition's) has its
+      // first events deeper down, and cut off they would be placed after their descendants.
+      // Synapse asks from the room's lowest depth too (get_min_depth).
+      const minDepth = Math.min(await this.lowestPlacedDepth(ev.roomId), ev.pdu.depth);
       let fetched: unknown[] = [];
       try {
         fetched = await this.fetcher.missingEvents(origin, ev.roomId, {
@@ -398,6 +568,12 @@ export class RemoteIngest {
     await this.deps.writer.remote(roomId, rules, createId, (s) => s.persistOutliers(sorted, rejected));
   }
 
+  /** Depth of the room's earliest event in the timeline (backfilled ones included). */
+  private async lowestPlacedDepth(roomId: string): Promise<number> {
+    const [first] = await this.deps.reader.timeline(roomId, { after: -Number.MAX_SAFE_INTEGER, dir: 'f', limit: 1 });
+    return first?.pdu.depth ?? 0;
+  }
+
   /** Prev events this server does not have, or has only as outliers (no known state). */
   private async unplaced(ids: string[]): Promise<string[]> {
     const have = await this.deps.reader.getEvents(ids);
@@ -432,6 +608,8 @@ export class RemoteIngest {
 
 const MISSING = Symbol('missing auth events');
 
+type Verified = { ok: true; event: VerifiedPdu } | { ok: false; error: string };
+
 /** The state entries the auth rules look at for `pdu`. */
 function authKeys(pdu: Pdu, rules: RoomVersionRules): Array<[string, string]> {
   return [['m.room.create', ''], ['m.room.power_levels', ''], ...authEventTypesFor(pdu, rules)];
@@ -439,3 +617,8 @@ function authKeys(pdu: Pdu, rules: RoomVersionRules): Array<[string, string]> {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isDefined = <T>(v: T | undefined): v is T => v !== undefined;
+
+/** PersistRemote.gap: the prev events whose state had to be fetched (a hole below the event). */
+function gapOf(gapStates: ReadonlyMap<string, unknown>): { gap?: string[] } {
+  return gapStates.size > 0 ? { gap: [...gapStates.keys()] } : {};
+}

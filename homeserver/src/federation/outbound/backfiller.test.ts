@@ -5,8 +5,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Pdu } from '@parley/federation/core/types';
+import { roomRoutes } from '../../api/client/rooms.js';
+import { toClientEvent } from '../../events/clientEvent.js';
+import { createSearchModule, type SearchModule } from '../../search/searchModule.js';
+import { createMessagingModule } from '../../messaging/messagingModule.js';
 import { openInboundKit, REMOTE, US, type InboundKit } from '../testing/inboundKit.js';
-import { FederationBackfiller } from './backfiller.js';
+import { FederationBackfiller, storedGaps } from './backfiller.js';
 
 async function withKit(fn: (k: InboundKit) => Promise<void>): Promise<void> {
   const k = await openInboundKit();
@@ -15,6 +19,32 @@ async function withKit(fn: (k: InboundKit) => Promise<void>): Promise<void> {
   } finally {
     await k.close();
   }
+}
+
+/** `user` joins the remote room now (send_join as resident REMOTE answers it); /messages backfills from REMOTE. */
+async function joinAndBackfill(k: InboundKit, roomId: string, user: { userId: string }, opts: { gaps?: boolean; search?: SearchModule } = {}) {
+  const beforeJoin = k.remote.latestEvent(roomId).eventId;
+  const join = k.remote.build(roomId, {
+    type: 'm.room.member',
+    sender: user.userId,
+    stateKey: user.userId,
+    content: { membership: 'join' },
+    alsoSignedBy: [{ serverName: US, key: k.ourKey }],
+  });
+  const stateIds = [...k.remote.stateAt(beforeJoin).values()];
+  const pdus = (ids: string[]): Pdu[] => ids.map((id) => k.remote.events.get(id)!.pdu);
+  await k.ingest.ingestJoinedRoom('12', join.pdu, pdus(stateIds), pdus(k.remote.authChain(stateIds)), REMOTE);
+  k.sync.pagination.setBackfill(
+    new FederationBackfiller({
+      reader: k.rooms.reader,
+      client: k.net,
+      ingest: k.ingest,
+      servers: async () => [REMOTE],
+      ...(opts.gaps ? { gaps: storedGaps(k.rooms.storage) } : {}),
+      ...(opts.search ? { onGapFilled: opts.search.indexer.indexHistory.bind(opts.search.indexer) } : {}),
+    }),
+  );
+  return { beforeJoin, join };
 }
 
 test('it should fetch the history before our join from a server of the room, in order, without what fails the auth rules', async () => {
@@ -26,18 +56,7 @@ test('it should fetch the history before our join from a server of the room, in 
     for (let i = 0; i < 3; i++) say(`old ${i}`);
     const forged = say('not a member', k.remote.user('mallory'));
     for (let i = 3; i < 6; i++) say(`old ${i}`);
-    const beforeJoin = k.remote.latestEvent(roomId).eventId;
-    const join = k.remote.build(roomId, {
-      type: 'm.room.member',
-      sender: bea.userId,
-      stateKey: bea.userId,
-      content: { membership: 'join' },
-      alsoSignedBy: [{ serverName: US, key: k.ourKey }],
-    });
-    const stateIds = [...k.remote.stateAt(beforeJoin).values()];
-    const pdus = (ids: string[]): Pdu[] => ids.map((id) => k.remote.events.get(id)!.pdu);
-    await k.ingest.ingestJoinedRoom('12', join.pdu, pdus(stateIds), pdus(k.remote.authChain(stateIds)), REMOTE);
-    k.sync.pagination.setBackfill(new FederationBackfiller({ reader: k.rooms.reader, client: k.net, ingest: k.ingest, servers: async () => [REMOTE] }));
+    const { beforeJoin, join } = await joinAndBackfill(k, roomId, bea);
 
     const first = await k.clientCall('GET', '/_matrix/client/v3/sync?timeout=0', bea.token);
     assert.equal(first.status, 200);
@@ -86,5 +105,160 @@ test('it should fetch the history before our join from a server of the room, in 
     const next = await k.clientCall('GET', `/_matrix/client/v3/sync?timeout=0&since=${first.json.next_batch}`, bea.token);
     const replayed = (next.json.rooms?.join?.[roomId]?.timeline?.events ?? []) as unknown[];
     assert.deepEqual(replayed, []);
+  });
+});
+
+test('it should index fetched history for relations and timestamps: edits, reactions and threads of old messages aggregate', async () => {
+  const k = await openInboundKit({ clientRoutes: (kit) => [...createMessagingModule({ db: kit.db, rooms: kit.rooms, serverName: US }).routes, ...roomRoutes(kit.rooms)] });
+  try {
+    const bea = k.local('bea');
+    const { roomId } = k.remote.createRoom('12', 'owner');
+    const owner = k.remote.user('owner');
+    const send = (content: Record<string, unknown>, type = 'm.room.message') => k.remote.build(roomId, { type, sender: owner, content: content as never });
+    const original = send({ msgtype: 'm.text', body: 'first draft' });
+    const edit = send({ msgtype: 'm.text', body: '* final', 'm.new_content': { msgtype: 'm.text', body: 'final' }, 'm.relates_to': { rel_type: 'm.replace', event_id: original.eventId } });
+    const reaction = send({ 'm.relates_to': { rel_type: 'm.annotation', event_id: original.eventId, key: '👍' } }, 'm.reaction');
+    const reply = send({ msgtype: 'm.text', body: 'in a thread', 'm.relates_to': { rel_type: 'm.thread', event_id: original.eventId } });
+    await joinAndBackfill(k, roomId, bea);
+    const room = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}`;
+    const page = await k.clientCall('GET', `${room}/messages?dir=b&limit=50`, bea.token);
+    assert.equal(page.status, 200, JSON.stringify(page.json));
+    assert.ok((page.json.chunk as Array<{ event_id: string }>).some((e) => e.event_id === original.eventId), 'the history was fetched');
+
+    // /relations lists the old message's children, also page by page (tokens into fetched history).
+    const all = await k.clientCall('GET', `/_matrix/client/v1/rooms/${encodeURIComponent(roomId)}/relations/${encodeURIComponent(original.eventId)}`, bea.token);
+    assert.equal(all.status, 200, JSON.stringify(all.json));
+    const newestFirst = [reply.eventId, reaction.eventId, edit.eventId];
+    assert.deepEqual((all.json.chunk as Array<{ event_id: string }>).map((e) => e.event_id), newestFirst);
+    const walked: string[] = [];
+    let from: string | undefined;
+    for (let i = 0; i < 5; i++) {
+      const res = await k.clientCall('GET', `/_matrix/client/v1/rooms/${encodeURIComponent(roomId)}/relations/${encodeURIComponent(original.eventId)}?limit=1${from ? `&from=${from}` : ''}`, bea.token);
+      assert.equal(res.status, 200, JSON.stringify(res.json));
+      walked.push(...(res.json.chunk as Array<{ event_id: string }>).map((e) => e.event_id));
+      from = res.json.next_batch;
+      if (from === undefined) break;
+    }
+    assert.deepEqual(walked, newestFirst);
+
+    // Bundled aggregations of the old message: its edit and its thread.
+    const ev = await k.clientCall('GET', `${room}/event/${encodeURIComponent(original.eventId)}`, bea.token);
+    assert.equal(ev.status, 200, JSON.stringify(ev.json));
+    const bundled = ev.json.unsigned?.['m.relations'] ?? {};
+    assert.equal(bundled['m.replace']?.event_id, edit.eventId);
+    assert.equal(bundled['m.thread']?.count, 1);
+
+    // /timestamp_to_event finds fetched history too.
+    const ts = k.remote.events.get(original.eventId)!.pdu.origin_server_ts;
+    const at = await k.clientCall('GET', `/_matrix/client/v1/rooms/${encodeURIComponent(roomId)}/timestamp_to_event?ts=${ts}&dir=f`, bea.token);
+    assert.equal(at.status, 200, JSON.stringify(at.json));
+    assert.equal(at.json.event_id, original.eventId);
+  } finally {
+    await k.close();
+  }
+});
+
+test('it should fill a hole in the middle of the history when /messages walks across it, in order, searchable, without notifying anyone', async () => {
+  let search: SearchModule | undefined;
+  const kit = await openInboundKit({
+    clientRoutes: (k) => {
+      search = createSearchModule({
+        db: k.db,
+        reader: k.rooms.reader,
+        outputs: k.outputs,
+        stream: k.stream,
+        roomShort: (roomId) => k.rooms.storage.ids.room(roomId),
+        visible: (userId, roomId, events) => k.rooms.visibility.filter(userId, roomId, events),
+        format: toClientEvent,
+      });
+      return search.routes;
+    },
+  });
+  await search!.start();
+  await (async (k: InboundKit) => {
+    const bea = k.local('bea');
+    const { roomId } = k.remote.createRoom('12', 'owner');
+    const owner = k.remote.user('owner');
+    const say = (body: string) => k.remote.build(roomId, { type: 'm.room.message', sender: owner, content: { msgtype: 'm.text', body } });
+    say('before join');
+    await joinAndBackfill(k, roomId, bea, { gaps: true, search });
+    const first = await k.clientCall('GET', '/_matrix/client/v3/sync?timeout=0', bea.token);
+
+    // 15 messages never reach us; the 16th does. get_missing_events brings the newest 10,
+    // the oldest of which is placed over a hole of 5.
+    const missed = Array.from({ length: 15 }, (_, i) => say(`missed ${i}`));
+    const latest = say('after the partition');
+    const heard: string[] = [];
+    k.outputs.subscribe((o) => {
+      if (o.kind === 'new_event') heard.push(o.event.eventId);
+    });
+    const res = await k.ingest.ingestPdus(REMOTE, [latest.pdu]);
+    assert.deepEqual(res.get(latest.eventId), {});
+    assert.notEqual((await k.rooms.reader.getEvent(missed[4].eventId))?.outlier ?? true, false, 'the hole: not placed by get_missing_events');
+    const heardBefore = heard.length;
+
+    const room = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}`;
+    const bodies = async (limit: number) => {
+      const out: string[] = [];
+      let from: string | undefined;
+      for (let i = 0; i < 20; i++) {
+        const page = await k.clientCall('GET', `${room}/messages?dir=b&limit=${limit}${from ? `&from=${from}` : ''}`, bea.token);
+        assert.equal(page.status, 200, JSON.stringify(page.json));
+        out.push(...(page.json.chunk as Array<{ type: string; content: { body?: string } }>).filter((e) => e.type === 'm.room.message').map((e) => e.content.body!));
+        from = page.json.end;
+        if (from === undefined) break;
+      }
+      return out;
+    };
+    const expected = ['after the partition', ...missed.map((_, i) => `missed ${14 - i}`), 'before join'];
+    assert.deepEqual(await bodies(4), expected, 'the whole history, newest first, the hole filled in place');
+    const asked = k.remote.calls.filter((c) => c.path.startsWith('/_matrix/federation/v1/backfill/'));
+    assert.ok(asked.some((c) => c.path.includes(`v=${encodeURIComponent(missed[4].eventId)}`)), 'asked from the hole’s missing event');
+    // Served from storage the next time, with nothing more fetched.
+    const calls = k.remote.calls.length;
+    assert.deepEqual(await bodies(50), expected);
+    assert.equal(k.remote.calls.filter((c) => c.path.startsWith('/_matrix/federation/v1/backfill/')).length, asked.length, 'the hole is closed');
+    assert.ok(k.remote.calls.length >= calls);
+
+    // Fetched history notifies nobody and never reaches incremental sync.
+    assert.equal(heard.length, heardBefore);
+    const next = await k.clientCall('GET', `/_matrix/client/v3/sync?timeout=0&since=${first.json.next_batch}`, bea.token);
+    const synced = ((next.json.rooms?.join?.[roomId]?.timeline?.events ?? []) as Array<{ event_id: string }>).map((e) => e.event_id);
+    for (const m of missed.slice(0, 5)) assert.ok(!synced.includes(m.eventId), 'history from the hole is not news');
+
+    // The history from the hole is searchable like the rest.
+    await search!.indexer.idle();
+    const found = await k.clientCall('POST', '/_matrix/client/v3/search', bea.token, { search_categories: { room_events: { search_term: 'missed' } } });
+    assert.equal(found.status, 200, JSON.stringify(found.json));
+    assert.equal(found.json.search_categories.room_events.count, missed.length, 'all 15, the 5 from the hole included');
+  })(kit).finally(() => kit.close());
+});
+
+test('it should keep every event after its ancestors when part of a hole arrived on its own before it was filled', async () => {
+  await withKit(async (k) => {
+    const bea = k.local('bea');
+    const { roomId } = k.remote.createRoom('12', 'owner');
+    const owner = k.remote.user('owner');
+    const say = (body: string) => k.remote.build(roomId, { type: 'm.room.message', sender: owner, content: { msgtype: 'm.text', body } });
+    await joinAndBackfill(k, roomId, bea, { gaps: true });
+    const missed = Array.from({ length: 15 }, (_, i) => say(`missed ${i}`));
+    const latest = say('after the partition');
+    await k.ingest.ingestPdus(REMOTE, [latest.pdu]); // a hole below "missed 5": 0–4 missing
+    // "missed 3" arrives on its own (with 0–2 by get_missing_events): placed above the hole.
+    assert.deepEqual((await k.ingest.ingestPdus(REMOTE, [missed[3].pdu])).get(missed[3].eventId), {});
+
+    const page = await k.clientCall('GET', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=100`, bea.token);
+    assert.equal(page.status, 200, JSON.stringify(page.json));
+    const order = (page.json.chunk as Array<{ event_id: string }>).map((e) => e.event_id).reverse();
+    const at = (i: number) => order.indexOf(missed[i].eventId);
+    for (const i of [0, 1, 2, 3]) assert.ok(at(i) >= 0, `missed ${i} is shown`);
+    assert.equal(at(4), -1, '"missed 4" cannot go below its own ancestor: left for its sender to deliver');
+    for (const i of [1, 2, 3]) assert.ok(at(i - 1) < at(i), `missed ${i - 1} before missed ${i}`);
+
+    // Delivered later, it comes after its ancestors.
+    assert.deepEqual((await k.ingest.ingestPdus(REMOTE, [missed[4].pdu])).get(missed[4].eventId), {});
+    const again = await k.clientCall('GET', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=100`, bea.token);
+    const order2 = (again.json.chunk as Array<{ event_id: string }>).map((e) => e.event_id).reverse();
+    assert.ok(order2.indexOf(missed[3].eventId) < order2.indexOf(missed[4].eventId));
   });
 });

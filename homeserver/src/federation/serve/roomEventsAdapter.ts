@@ -67,7 +67,8 @@ export class RoomEventsAdapter implements RoomEventsPort {
     const latest = (await this.reader.getEvents(req.latest)).filter(inRoom(roomId));
     let frontier = latest.flatMap((e) => e.pdu.prev_events);
     while (frontier.length > 0 && out.length < req.limit) {
-      const ids = frontier.filter((id) => !seen.has(id) && !stop.has(id));
+      // Once each, though several events of a level may share a prev event.
+      const ids = [...new Set(frontier)].filter((id) => !seen.has(id) && !stop.has(id));
       ids.forEach((id) => seen.add(id));
       const events = (await this.reader.getEvents(ids)).filter(inRoom(roomId)).filter((e) => e.pdu.depth >= req.minDepth);
       const next: string[] = [];

@@ -330,6 +330,8 @@ export class FakeRemoteServer {
   private missingEvents(body: Record<string, unknown>): Pdu[] {
     const earliest = new Set((body.earliest_events as string[]) ?? []);
     const limit = typeof body.limit === 'number' ? body.limit : 10;
+    // As real servers do: nothing below min_depth, nor walked through.
+    const minDepth = typeof body.min_depth === 'number' ? body.min_depth : 0;
     const out: FakeEvent[] = [];
     const seen = new Set<string>();
     let frontier = [...((body.latest_events as string[]) ?? [])].flatMap((id) => this.events.get(id)?.pdu.prev_events ?? []);
@@ -339,7 +341,7 @@ export class FakeRemoteServer {
         if (seen.has(id) || earliest.has(id)) continue;
         seen.add(id);
         const ev = this.events.get(id);
-        if (!ev) continue;
+        if (!ev || ev.pdu.depth < minDepth) continue;
         out.push(ev);
         next.push(...ev.pdu.prev_events);
       }

@@ -59,10 +59,12 @@ export interface InboundKitOptions {
   clientRoutes?: (k: Omit<InboundKit, 'close'>) => Route<unknown, unknown>[];
   /** Federation seams of the rooms service (joins, knocks, invites of rooms we are not in), e.g. a LateRoomPorts bound later. */
   remotePorts?: Pick<RoomsDeps, 'remoteJoiner' | 'remoteKnocker' | 'remoteInviter' | 'remoteLeaver'>;
+  /** Database directory to use (kept on close); a fresh temporary one otherwise. */
+  dir?: string;
 }
 
 export async function openInboundKit(opts: InboundKitOptions = {}): Promise<InboundKit> {
-  const dir = mkdtempSync(join(tmpdir(), 'parley-fed-in-'));
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'parley-fed-in-'));
   const db = await Database.open(dir);
   const stream = await StreamCounter.open(db);
   const outputs = new RoomOutputs();
@@ -164,9 +166,19 @@ export async function openInboundKit(opts: InboundKitOptions = {}): Promise<Inbo
       await new Promise((r) => server.close(r));
       await rooms.drain();
       await db.close();
-      rmSync(dir, { recursive: true, force: true });
+      if (!opts.dir) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Run `fn` with a fresh kit, closed afterwards. */
+export async function withInboundKit(fn: (k: InboundKit) => Promise<void>, opts?: InboundKitOptions): Promise<void> {
+  const k = await openInboundKit(opts);
+  try {
+    await fn(k);
+  } finally {
+    await k.close();
+  }
 }
 
 /** Our stored PDU as it goes over federation. */
