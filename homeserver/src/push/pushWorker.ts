@@ -66,7 +66,8 @@ export class PushWorker {
   private closed = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private receipts: ReceiptItem[] = [];
-  private waiters: Array<{ upTo: number; resolve(): void }> = [];
+  /** Syncs waiting for counts, grouped by the position they wait for (a wake-up of many syncs shares one entry and one timer). */
+  private readonly waiters = new Map<number, { resolvers: Array<() => void>; timer: NodeJS.Timeout }>();
   private idle: Promise<void> = Promise.resolve();
   private readonly now: () => number;
 
@@ -100,12 +101,13 @@ export class PushWorker {
     if (this.cursor >= upTo || !this.started || this.closed) return Promise.resolve();
     this.poke();
     return new Promise<void>((resolve) => {
-      const w = { upTo, resolve };
-      this.waiters.push(w);
-      setTimeout(() => {
-        this.waiters = this.waiters.filter((x) => x !== w);
-        resolve();
-      }, maxWaitMs).unref();
+      const group = this.waiters.get(upTo);
+      if (group) {
+        group.resolvers.push(resolve);
+        return;
+      }
+      const timer = setTimeout(() => this.release(upTo), maxWaitMs).unref();
+      this.waiters.set(upTo, { resolvers: [resolve], timer });
     });
   }
 
@@ -125,7 +127,7 @@ export class PushWorker {
     clearTimeout(this.retryTimer);
     await this.idle;
     for (const r of this.receipts.splice(0)) r.done.resolve();
-    for (const w of this.waiters.splice(0)) w.resolve();
+    for (const upTo of [...this.waiters.keys()]) this.release(upTo);
   }
 
   poke(): void {
@@ -201,10 +203,15 @@ export class PushWorker {
   private advance(cursor: number): void {
     if (cursor <= this.cursor) return;
     this.cursor = cursor;
-    const ready = this.waiters.filter((w) => w.upTo <= cursor);
-    if (ready.length === 0) return;
-    this.waiters = this.waiters.filter((w) => w.upTo > cursor);
-    for (const w of ready) w.resolve();
+    for (const upTo of [...this.waiters.keys()]) if (upTo <= cursor) this.release(upTo);
+  }
+
+  private release(upTo: number): void {
+    const group = this.waiters.get(upTo);
+    if (!group) return;
+    this.waiters.delete(upTo);
+    clearTimeout(group.timer);
+    for (const resolve of group.resolvers) resolve();
   }
 
   private async evaluateEvent(ev: StoredEvent, tx: CountsTx, reader: PushWorkerDeps['reader']): Promise<void> {
