@@ -14,6 +14,7 @@ import { RateLimiter } from './http/rateLimiter.js';
 import type { Route } from './http/route.js';
 import { discoveryRoutes } from './api/client/discovery.js';
 import { createAccountsModule } from './users/accountsModule.js';
+import { hashingOptions } from './users/password.js';
 import { noopAccountPorts } from './users/ports.js';
 import { RoomOutputs } from './events/outputs.js';
 import { openRooms } from './rooms/roomsModule.js';
@@ -52,6 +53,9 @@ import { OutboundCatchUp, OutboxWatermark } from './federation/outbound/catchUp.
 import { FederationOutboxRepo } from './storage/federationOutboxRepo.js';
 import { federationRemoteKeys } from './federation/outbound/remoteKeys.js';
 import { RemoteIngest } from './federation/ingest/remoteIngest.js';
+import { PartialStateResync } from './federation/outbound/partialStateResync.js';
+import { PartialStateRooms } from './rooms/partialStateRooms.js';
+import { PartialStateRepo } from './storage/partialStateRepo.js';
 import { inboundFederationRoutes } from './federation/serve/inboundRoutes.js';
 import { E2eeRepo } from './storage/e2eeRepo.js';
 import { RemoteDevicesRepo } from './storage/remoteDevicesRepo.js';
@@ -67,7 +71,7 @@ import { TxnResultsRepo } from './storage/txnResultsRepo.js';
 import { DeviceListSender, type UserDevicesView } from './federation/outbound/deviceListSender.js';
 import { PresenceSender } from './federation/outbound/presenceSender.js';
 import { serversSharingRoomWith } from './federation/outbound/roomServers.js';
-import { FederationBackfiller } from './federation/outbound/backfiller.js';
+import { FederationBackfiller, storedGaps } from './federation/outbound/backfiller.js';
 import { FederationRemoteLeaver } from './federation/outbound/remoteLeaver.js';
 import { DeviceListOutboxRepo } from './storage/deviceListOutboxRepo.js';
 
@@ -98,7 +102,7 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
   const erasedUsers = await ErasedUsers.load(new UsersRepo(db));
   const accountsModule = createAccountsModule(
     db,
-    { serverName: config.server_name, registration: config.registration },
+    { serverName: config.server_name, registration: config.registration, ...hashingOptions(config.password_hashing) },
     accountPorts,
     logger,
     { erased: erasedUsers },
@@ -111,6 +115,8 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
   const federationRoomPorts = new LateRoomPorts();
   // Rooms blocked through the admin API (delete room `block`).
   const blockedRooms = new BlockedRoomsRepo(db);
+  // Rooms joined with partial state (MSC3706), completed in the background (federation/outbound/partialStateResync.ts).
+  const partialStateRooms = await PartialStateRooms.open(new PartialStateRepo(db));
   const rooms = await openRooms({
     db,
     counter: stream,
@@ -126,6 +132,7 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
     remoteInviter: federationRoomPorts,
     erasure: erasedUsers,
     blocked: blockedRooms,
+    partialState: partialStateRooms,
   });
   routes.push(...roomRoutes(rooms));
   accountPorts.membership = { leaveAllRooms: (userId) => rooms.membership.leaveAllRooms(userId) };
@@ -148,6 +155,7 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
     queues: federation.queues,
     onError: (err, what) => logger.error({ err }, `federation: ${what} failed`),
     watermark: outboxWatermark,
+    partialStateServers: (roomId) => partialStateRooms.serversInRoom(roomId),
   });
   if (federation.enabled) {
     roomOutputs.subscribe(federationSender.onRoomOutput);
@@ -182,11 +190,15 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
         unreadForSync(await push.unreadCounts(userId, roomId, { upTo }), threaded),
     },
     onRead: (userId, roomId, eventId, thread) => push.receiptMoved(userId, roomId, eventId, thread),
+    // Rooms joined with partial state are left out until complete (unless lazy-loading members).
+    partialState: partialStateRooms,
   });
   routes.push(...syncModule.routes);
   routes.push(...messaging.tagRoutes(syncModule.accountData));
   // Held long-polls return at once on shutdown so that in-flight requests can end.
   releaseHooks.push(() => syncModule.close());
+  // Syncs released or refused above may still be reading: they finish before the database closes.
+  shutdownHooks.push(() => syncModule.idle());
   // Other servers' users' device lists, cached from m.device_list_update EDUs and user/devices
   // resyncs; /keys/query answers from it (federation/serve/remoteDeviceLists.ts).
   const e2eeRepo = new E2eeRepo(db);
@@ -327,9 +339,29 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
     keys: federation.keyRing,
     requester: federation.client,
     onWarning: (msg, extra) => logger.warn({ ...extra, area: 'federation-inbound' }, msg),
+    partialState: partialStateRooms,
   });
-  // Joins of rooms this server is not in: make_join/send_join via a resident (federation/outbound/remoteJoiner.ts).
+  // Joins of rooms this server is not in: make_join/send_join via a resident (federation/outbound/remoteJoiner.ts),
+  // with partial state (omit_members) completed in the background (federation/outbound/partialStateResync.ts).
   if (federation.enabled) {
+    const partialStateResync = new PartialStateResync({
+      serverName: config.server_name,
+      rooms: partialStateRooms,
+      reader: rooms.reader,
+      writer: rooms.writer,
+      ingest: remoteIngest,
+      requester: federation.client,
+      counter: stream,
+      // The room now shows in its local members' /sync: wake their long-polls.
+      onCompleted: async (roomId, pos) => {
+        const local = (await rooms.reader.members(roomId)).filter((m) => m.member.membership === 'join' && m.userId.endsWith(`:${config.server_name}`));
+        syncModule.notifier.notify(pos, { users: local.map((m) => m.userId), rooms: [roomId] });
+      },
+      onWarning: (msg, extra) => logger.warn({ ...extra, area: 'federation-resync' }, msg),
+      onInfo: (msg, extra) => logger.info({ ...extra, area: 'federation-resync' }, msg),
+    });
+    partialStateResync.resumeAll();
+    shutdownHooks.push(() => partialStateResync.stop());
     federationRoomPorts.bindJoiner(
       new FederationRemoteJoiner({
         serverName: config.server_name,
@@ -337,6 +369,7 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
         client: federation.client,
         ingest: remoteIngest,
         directory: new FederationDirectory(federation.client),
+        partialJoins: partialStateResync,
       }),
     );
     // Knocks on rooms this server is not in: make_knock/send_knock (federation/outbound/remoteKnocker.ts).
@@ -369,6 +402,8 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
         client: federation.client,
         ingest: remoteIngest,
         servers: (roomId) => federationSender.joinedServers(roomId),
+        gaps: storedGaps(rooms.storage),
+        onGapFilled: (events) => search.indexer.indexHistory(events),
         onWarning: (msg, extra) => logger.warn({ ...extra, area: 'federation-backfill' }, msg),
       }),
     );
@@ -391,6 +426,7 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
       reader: rooms.reader,
       ingest: remoteIngest,
       keys: federation.keyRing,
+      partialState: partialStateRooms,
       edus: {
         typing: (roomId, userId, typing, timeoutMs) => syncModule.typing.setTyping(userId, userId, roomId, typing, timeoutMs),
         receipt: (roomId, type, userId, eventId, thread) => syncModule.receipts.post(userId, roomId, type, eventId, thread),
@@ -424,6 +460,7 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
   );
   // Device lists, cross-signing keys and presence of local users go out as EDUs to the servers
   // sharing a room with them (federation/outbound/deviceListSender.ts, presenceSender.ts).
+  let resendDeviceLists: (() => Promise<void>) | undefined;
   if (federation.enabled) {
     const sharingServers = serversSharingRoomWith(rooms.reader, (roomId) => federationSender.joinedServers(roomId));
     const deviceListSender = new DeviceListSender({
@@ -431,11 +468,15 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
       devicesOf: async (userId) => (await userQuery.devices(userId)) as unknown as UserDevicesView,
       serversSharingRoomWith: sharingServers,
       repo: new DeviceListOutboxRepo(db),
+      changes: (after, upTo, limit) => e2eeRepo.deviceListChanges(after, upTo, limit),
       queues: federation.queues,
       onError: (err, what) => logger.error({ err }, `federation: ${what} failed`),
     });
     e2ee.service.deviceLists.onPublicChange(deviceListSender.changed);
     shutdownHooks.push(() => deviceListSender.idle());
+    // Changes whose announcement a crash lost go out once the queues have resumed.
+    const upTo = stream.persisted;
+    resendDeviceLists = () => deviceListSender.resendPending(upTo);
     if (presence.service) {
       const presenceSender = new PresenceSender({
         serversSharingRoomWith: sharingServers,
@@ -459,6 +500,7 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
       onError: (err, what) => logger.error({ err }, `federation: ${what} failed`),
     });
     await outboundCatchUp.start();
+    await resendDeviceLists?.().catch((err: unknown) => logger.error({ err }, 'federation: re-sending device-list updates failed'));
     // After rooms.drain (registered earlier): every event written has reached the sender.
     shutdownHooks.push(() => outboundCatchUp.stop());
   }
@@ -511,7 +553,9 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, host, () => resolve());
+      // Node's default accept backlog (511) overflows when thousands of /sync clients (re)connect at
+      // once (measured: connections stuck in SYN-RECV for seconds, some reset); the kernel caps it at somaxconn.
+      server.listen({ port, host, backlog: 4096 }, () => resolve());
     });
     servers.push(server);
     logger.info({ listen: l.bind, tls: Boolean(l.tls_cert), server_name: config.server_name }, 'listening');

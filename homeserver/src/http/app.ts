@@ -1,6 +1,8 @@
 // The HTTP adapter: turns the declared routes into an express application.
 // Per request: CORS → match → read body → authenticate → rate-limit → validate → handler.
 // Everything thrown becomes `{errcode, error}` with the catalogue's status.
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { parse as parseQueryString } from 'node:querystring';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import express, { type Request, type Response, type NextFunction } from 'express';
@@ -74,6 +76,35 @@ export function createApp(deps: AppDeps): express.Express {
     next();
   });
 
+  // GET routes without path parameters or body (/sync above all) are answered on plain
+  // node:http, found with one map lookup: express would walk every route's pattern and give
+  // each request its own prototype (a hidden class per request, held as long as a long-poll).
+  const plain = new Map<string, Route<unknown, unknown>>();
+  const seen = new Set<string>();
+  deps.routes.forEach((r, i) => {
+    if (r.method !== 'GET' || seen.has(r.path)) return;
+    // The first route declared for a path is the one express would run.
+    seen.add(r.path);
+    if (r.path.includes('{') || r.body || r.rawBody || r.auth === 'server') return;
+    // Unless a pattern registered before it also matches: express would pick that one.
+    const shadowed = deps.routes.slice(0, i).some((o) => o.method === 'GET' && o.path.includes('{') && toRegExp(o.path).test(r.path));
+    if (!shadowed) plain.set(r.path, r);
+  });
+  type Handle = (req: IncomingMessage, res: ServerResponse, next?: NextFunction) => void;
+  const withHandle = app as unknown as { handle: Handle };
+  const expressHandle = withHandle.handle.bind(app);
+  withHandle.handle = (req, res, next) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const r = req.method === 'GET' ? plain.get(q < 0 ? url : url.slice(0, q)) : undefined;
+    if (!r) {
+      expressHandle(req, res, next);
+      return;
+    }
+    void handlePlain(r, req, res, q < 0 ? '' : url.slice(q + 1), deps, queries);
+  };
+  const queries = new QueryCache();
+
   for (const r of deps.routes) {
     const method = r.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete';
     app[method](toExpressPath(r.path), (req, res, next) => {
@@ -97,6 +128,99 @@ export function createApp(deps: AppDeps): express.Express {
     res.status(e.status).set(e.headers).json(e.toJSON());
   });
   return app;
+}
+
+/**
+ * Validated query parameters by route and query string. The syncs one change wakes all poll
+ * again with the same `since`, filter and timeout: they share one parse and validation.
+ * Results are frozen (handlers read them only); strings carrying a token are not kept.
+ */
+class QueryCache {
+  private static readonly MAX = 512;
+  private readonly entries = new Map<string, Record<string, unknown>>();
+
+  of(r: Route<unknown, unknown>, raw: string): { raw: Record<string, unknown>; validated: () => unknown } {
+    const schema = r.query;
+    const key = `${r.path}?${raw}`;
+    const hit = schema ? this.entries.get(key) : undefined;
+    // A kept string has no access_token parameter, the only one read before validation.
+    if (hit) return { raw: {}, validated: () => hit };
+    const query = raw === '' ? {} : (parseQueryString(raw) as Record<string, unknown>);
+    if (!schema) return { raw: query, validated: () => query };
+    return {
+      raw: query,
+      validated: () => {
+        const v = validate(schema, query, 'query parameter', invalidParam, missingParam);
+        if (typeof v === 'object' && v !== null && query.access_token === undefined) {
+          this.entries.set(key, Object.freeze(v) as Record<string, unknown>);
+          if (this.entries.size > QueryCache.MAX) this.entries.delete(this.entries.keys().next().value!);
+        }
+        return v;
+      },
+    };
+  }
+}
+
+/** A GET route without body or path parameters, without express (see createApp). */
+async function handlePlain(r: Route<unknown, unknown>, req: IncomingMessage, res: ServerResponse, rawQuery: string, deps: AppDeps, queries: QueryCache): Promise<void> {
+  try {
+    const { raw: query, validated } = queries.of(r, rawQuery);
+    const ip = req.socket.remoteAddress ?? '';
+    const view = { headers: req.headers, query, ip };
+    const requester = await authenticate(r, view, deps);
+    if (r.rateLimit && deps.rateLimiter) deps.rateLimiter.take(r.rateLimit, requester?.userId ?? ip);
+    const ctx = {
+      params: {},
+      query: validated(),
+      body: undefined,
+      requester,
+      origin: undefined,
+      ip,
+      headers: req.headers,
+      raw: undefined,
+    };
+    const reply = await r.handler(ctx as never);
+    if ('binary' in reply) {
+      setCors(res);
+      res.statusCode = reply.status ?? 200;
+      if (reply.headers) for (const [k, v] of Object.entries(reply.headers)) res.setHeader(k, v);
+      await sendBinary(res, reply);
+      return;
+    }
+    // The hot path (every /sync): the status line and all headers in one writeHead with a
+    // flat list, and the text handed to end() once (no per-header bookkeeping).
+    const text = JSON.stringify(reply.body) ?? '';
+    const head: string[] = [...CORS_FLAT, 'Content-Type', JSON_TYPE, 'Content-Length', String(Buffer.byteLength(text))];
+    if (reply.headers) for (const [k, v] of Object.entries(reply.headers)) head.push(k, v);
+    res.writeHead(reply.status ?? 200, head);
+    res.end(text);
+  } catch (err) {
+    const e = err instanceof MatrixError ? err : asMatrixError(err, deps.logger, { method: req.method ?? 'GET', path: (req.url ?? '').split('?')[0] });
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (!req.complete) res.setHeader('Connection', 'close');
+    setCors(res);
+    res.statusCode = e.status;
+    for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
+    sendJson(res, e.toJSON());
+  }
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const CORS_FLAT = Object.entries(CORS_HEADERS).flat();
+
+function setCors(res: ServerResponse): void {
+  for (const [k, v] of Object.entries(CORS_HEADERS)) res.setHeader(k, v);
+}
+
+/** As express's res.json (no ETag: disabled in createApp). */
+function sendJson(res: ServerResponse, body: unknown): void {
+  const text = JSON.stringify(body) ?? '';
+  res.setHeader('Content-Type', JSON_TYPE);
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
 }
 
 async function handle(r: Route<unknown, unknown>, req: Request, res: Response, deps: AppDeps): Promise<void> {
@@ -141,10 +265,10 @@ function limitedBody(req: Request, limit: number): Readable {
   return req.pipe(limited);
 }
 
-async function sendBinary(res: Response, reply: BinaryReply): Promise<void> {
+async function sendBinary(res: ServerResponse, reply: BinaryReply): Promise<void> {
   // Set verbatim: express would rewrite the media type (e.g. add a charset).
   res.setHeader('Content-Type', reply.contentType);
-  if (reply.length !== undefined) res.set('Content-Length', String(reply.length));
+  if (reply.length !== undefined) res.setHeader('Content-Length', String(reply.length));
   if (Buffer.isBuffer(reply.binary)) {
     res.end(reply.binary);
     return;
@@ -157,7 +281,14 @@ async function sendBinary(res: Response, reply: BinaryReply): Promise<void> {
   }
 }
 
-async function authenticate(r: Route<unknown, unknown>, req: Request, deps: AppDeps): Promise<Requester | undefined> {
+/** What authentication reads of a request (an express Request has it). */
+interface RequestView {
+  headers: IncomingHttpHeaders;
+  query: Record<string, unknown>;
+  ip?: string;
+}
+
+async function authenticate(r: Route<unknown, unknown>, req: RequestView, deps: AppDeps): Promise<Requester | undefined> {
   if (r.auth === 'none' || r.auth === 'server') return undefined;
   const token = accessTokenOf(req, deps.allowQueryToken);
   if (!token) {
@@ -183,7 +314,7 @@ function authenticateServer(req: Request, body: unknown, deps: AppDeps): Promise
   });
 }
 
-function accessTokenOf(req: Request, allowQuery: boolean): string | undefined {
+function accessTokenOf(req: RequestView, allowQuery: boolean): string | undefined {
   const h = req.headers.authorization;
   if (h?.startsWith('Bearer ')) return h.slice(7).trim();
   const q = req.query.access_token;
@@ -244,7 +375,7 @@ function validate<T>(
   throw error(`Invalid ${where}: ${issue.message}`);
 }
 
-function asMatrixError(err: unknown, logger: Logger, req: Request): MatrixError {
+function asMatrixError(err: unknown, logger: Logger, req: { method: string; path: string }): MatrixError {
   const type = (err as { type?: string }).type;
   if (type === 'entity.too.large') return tooLarge();
   if (type === 'entity.parse.failed') return notJson();

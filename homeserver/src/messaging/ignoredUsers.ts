@@ -2,6 +2,7 @@
 // events. Spec: client-server-api/modules/ignore_users.md — state events of ignored
 // users are still sent; their invites are not; their children leave aggregations.
 import type { StoredEvent } from '../rooms/types.js';
+import { Lru } from '../storage/lru.js';
 
 export const IGNORED_USER_LIST = 'm.ignored_user_list';
 
@@ -10,14 +11,45 @@ export interface IgnoreListSource {
   get(userId: string, roomId: string, type: string): Promise<{ content: Record<string, unknown> } | undefined>;
 }
 
+/** Users whose list is kept in memory: every /sync filters every room's events through it. */
+const CACHED_USERS = 20_000;
+
 export class IgnoredUsers {
+  private readonly cache = new Lru<string, ReadonlySet<string>>(CACHED_USERS);
+  /** Bumped by every forget: a read that overlapped one may hold the old list and is not cached. */
+  private generation = 0;
+  private readonly reading = new Map<string, Promise<ReadonlySet<string>>>();
+
   constructor(private readonly source: IgnoreListSource) {}
 
-  async of(userId: string): Promise<ReadonlySet<string>> {
+  of(userId: string): Promise<ReadonlySet<string>> {
+    const hit = this.cache.get(userId);
+    if (hit) return Promise.resolve(hit);
+    // The syncs one message wakes ask for the same users at once: one read each.
+    let p = this.reading.get(userId);
+    if (!p) {
+      p = this.read(userId).finally(() => {
+        if (this.reading.get(userId) === p) this.reading.delete(userId);
+      });
+      this.reading.set(userId, p);
+    }
+    return p;
+  }
+
+  private async read(userId: string): Promise<ReadonlySet<string>> {
+    const gen = this.generation;
     const rec = await this.source.get(userId, '', IGNORED_USER_LIST);
     const list = rec?.content.ignored_users;
-    if (typeof list !== 'object' || list === null || Array.isArray(list)) return EMPTY;
-    return new Set(Object.keys(list).filter((u) => u !== userId));
+    const set = typeof list !== 'object' || list === null || Array.isArray(list) ? EMPTY : new Set(Object.keys(list).filter((u) => u !== userId));
+    if (gen === this.generation) this.cache.set(userId, set);
+    return set;
+  }
+
+  /** The user's m.ignored_user_list is being written (call when staged and again once durable). */
+  forget(userId: string): void {
+    this.generation++;
+    this.cache.delete(userId);
+    this.reading.delete(userId);
   }
 }
 

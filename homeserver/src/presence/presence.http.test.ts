@@ -59,6 +59,21 @@ describe('presence', () => {
     });
   });
 
+  it('should show a user in no room their own presence change once, and nobody else\'s', async () => {
+    await withKit(async (k) => {
+      const alice = k.user('alice');
+      const loner = k.user('loner');
+      const since = await initialSync(k, loner);
+      assert.equal((await k.call('PUT', statusPath(alice.userId), { token: alice.token, body: { presence: 'online' } })).status, 200);
+      const put = await k.call('PUT', statusPath(loner.userId), { token: loner.token, body: { presence: 'unavailable', status_msg: 'Away' } });
+      assert.equal(put.status, 200);
+
+      const view = await presenceSince(k, loner, since);
+      assert.deepEqual(view.events.map((e: Json) => [e.sender, e.content.presence, e.content.status_msg]), [[loner.userId, 'unavailable', 'Away']]);
+      assert.deepEqual((await presenceSince(k, loner, view.next)).events, [], 'not delivered twice');
+    });
+  });
+
   it('should wake a room-mate long-polling /sync when presence changes', async () => {
     await withKit(async (k) => {
       const alice = k.user('alice');

@@ -8,6 +8,7 @@
 import { stateKeyOf, type StateKey } from '@parley/federation/core/types';
 import { redact } from '@parley/federation/core/redaction';
 import { roomVersion } from '@parley/federation/core/roomVersions';
+import { Lru } from '../storage/lru.js';
 import type { MemberRecord, RoomReader, StoredEvent } from './types.js';
 
 type Visibility = 'world_readable' | 'shared' | 'invited' | 'joined';
@@ -32,7 +33,13 @@ export interface ErasureLookup {
   isErased(userId: string): boolean;
 }
 
+/** Events whose history_visibility (state after them) is remembered; it never changes. */
+const HV_CACHE = 50_000;
+
 export class HistoryVisibility {
+  /** history_visibility after each event: the same for every user, so a message fanned out to many syncs is read once. */
+  private readonly hvAfter = new Lru<string, Visibility>(HV_CACHE);
+
   constructor(
     private readonly reader: RoomReader,
     private readonly erasure?: ErasureLookup,
@@ -53,6 +60,7 @@ export class HistoryVisibility {
     if (mine.length === 0) return [];
     const memberKey = stateKeyOf('m.room.member', userId);
     const keys = [HV_KEY, memberKey];
+    if (await this.allVisibleToMember(userId, roomId, mine)) return mine;
     const special = mine.filter((e) => e.pdu.type === 'm.room.history_visibility' || (e.pdu.type === 'm.room.member' && e.pdu.state_key === userId));
     const [after, before, current] = await Promise.all([
       this.reader.stateEntriesAt(mine.map((e) => e.eventId), keys, 'after'),
@@ -83,6 +91,37 @@ export class HistoryVisibility {
       if (!erasure.isErased(ev.pdu.sender) || !rules || ev.redactedBy) return ev;
       const wasJoined = contentOf(contents, after[i]?.get(memberKey))?.membership === 'join' && !forgotten;
       return wasJoined ? ev : { ...ev, pdu: redact(ev.pdu, rules) };
+    });
+  }
+
+  /**
+   * The common case, decided without the user's membership at each event: a user joined
+   * now sees every event whose visibility is `shared` or `world_readable` (rules 1 and 3),
+   * unless an erased sender's events must be redacted for them.
+   */
+  private async allVisibleToMember(userId: string, roomId: string, events: StoredEvent[]): Promise<boolean> {
+    const erasure = this.erasure;
+    if (erasure && events.some((e) => erasure.isErased(e.pdu.sender))) return false;
+    const current = await this.reader.membership(roomId, userId);
+    if (current?.membership !== 'join' || current.forgotten === true) return false;
+    for (const v of await this.visibilitiesAfter(events)) if (v !== 'shared' && v !== 'world_readable') return false;
+    return true;
+  }
+
+  private async visibilitiesAfter(events: StoredEvent[]): Promise<Visibility[]> {
+    const out: Array<Visibility | undefined> = events.map((e) => this.hvAfter.get(e.eventId));
+    const missing = events.filter((_, i) => out[i] === undefined);
+    if (missing.length === 0) return out as Visibility[];
+    const states = await this.reader.stateEntriesAt(missing.map((e) => e.eventId), [HV_KEY], 'after');
+    const contents = await this.contentsOf(states);
+    let j = 0;
+    return events.map((e, i) => {
+      if (out[i] !== undefined) return out[i];
+      const state = states[j++];
+      const v = parseVisibility(contentOf(contents, state?.get(HV_KEY))?.history_visibility);
+      // Unknown state (an outlier, a rejected event): decided again next time.
+      if (state) this.hvAfter.set(e.eventId, v);
+      return v;
     });
   }
 

@@ -24,6 +24,7 @@ import type {
   ToDeviceEvent,
 } from '@parley/e2ee/types';
 import { strKey, type BatchOp, type Database } from './db.js';
+import { e2eeReadCacheOf, type E2eeReadCache } from './e2eeReadCache.js';
 import { key, prefixRange, readU64 } from './keys.js';
 
 interface OtkRecord {
@@ -44,7 +45,12 @@ interface BackupKeyRecord {
 const USAGES: readonly KeyUsage[] = ['master', 'self_signing', 'user_signing'];
 
 export class E2eeRepo implements E2eeStore {
-  constructor(private readonly db: Database) {}
+  /** Answers for quiet devices, so a woken /sync reads nothing here (shared by every repo of the database). */
+  private readonly cache: E2eeReadCache;
+
+  constructor(private readonly db: Database) {
+    this.cache = e2eeReadCacheOf(db);
+  }
 
   // ── device keys, one-time and fallback keys ────────────────────────────────
 
@@ -73,15 +79,24 @@ export class E2eeRepo implements E2eeStore {
   }
 
   async oneTimeKeyCounts(userId: string, deviceId: string): Promise<Record<string, number>> {
+    const cached = this.cache.state(userId, deviceId)?.otkCounts;
+    if (cached) return { ...cached };
+    const mark = this.cache.keysMark;
     const rows = await this.db.range<OtkRecord>('userdevicealgseq_otk', prefixRange(key(userId, deviceId)));
     const counts: Record<string, number> = {};
     for (const [, v] of rows) counts[v.algorithm] = (counts[v.algorithm] ?? 0) + 1;
+    this.cache.fillOtkCounts(userId, deviceId, { ...counts }, mark);
     return counts;
   }
 
   async fallbackKeys(userId: string, deviceId: string): Promise<Map<string, FallbackKey>> {
+    const cached = this.cache.state(userId, deviceId)?.fallbacks;
+    if (cached) return new Map(cached);
+    const mark = this.cache.keysMark;
     const rows = await this.db.range<FallbackKey>('userdevicealg_fallback', prefixRange(key(userId, deviceId)));
-    return new Map(rows.map(([, v]) => [v.algorithm, v]));
+    const out = new Map(rows.map(([, v]) => [v.algorithm, v] as const));
+    this.cache.fillFallbacks(userId, deviceId, new Map(out), mark);
+    return out;
   }
 
   async writeKeyUpload(userId: string, deviceId: string, w: KeyUploadWrite): Promise<void> {
@@ -90,7 +105,17 @@ export class E2eeRepo implements E2eeStore {
     for (const k of w.oneTimeKeys) ops.push(...this.putOtk(userId, deviceId, w.otkSeq, k));
     for (const k of w.fallbackKeys) ops.push(this.db.put('userdevicealg_fallback', key(userId, deviceId, k.algorithm), k));
     if (w.changePos !== undefined) ops.push(...this.changeOps({ userId, pos: w.changePos }));
-    await this.db.write(ops);
+    await this.writeKeys([{ userId, deviceId }], ops);
+  }
+
+  /** A batch that changes devices' one-time or fallback keys: their cached answers go before and after it. */
+  private async writeKeys(devices: Array<{ userId: string; deviceId: string }>, ops: BatchOp[]): Promise<void> {
+    this.cache.keysChanged(devices);
+    try {
+      await this.db.write(ops);
+    } finally {
+      this.cache.keysChanged(devices);
+    }
   }
 
   async claimKeys(requests: ClaimRequest[]): Promise<Array<ClaimedKey | undefined>> {
@@ -119,7 +144,7 @@ export class E2eeRepo implements E2eeStore {
       if (!fb.used) ops.push(this.db.put('userdevicealg_fallback', key(r.userId, r.deviceId, r.algorithm), { ...fb, used: true }));
       out.push({ algorithm: fb.algorithm, keyId: fb.keyId, key: fb.key, fallback: true });
     }
-    await this.db.write(ops);
+    await this.writeKeys(requests, ops);
     return out;
   }
 
@@ -168,11 +193,18 @@ export class E2eeRepo implements E2eeStore {
 
   // ── device lists ───────────────────────────────────────────────────────────
 
-  async deviceListChanges(after: number, upTo: number): Promise<DeviceListChange[]> {
+  async deviceListChanges(after: number, upTo: number, limit?: number): Promise<DeviceListChange[]> {
     if (upTo <= after) return [];
+    const head = this.cache.deviceListHead;
+    if (!head.isKnown) {
+      const [last] = await this.db.range('stream_devicelist', { reverse: true, limit: 1 });
+      head.observe(last ? readU64(last[0]) : 0);
+    }
+    if (!head.mayHaveChangedSince(after)) return [];
     const rows = await this.db.range<{ userId: string; selfOnly?: boolean }>('stream_devicelist', {
       gte: key(after + 1),
       lt: key(upTo + 1),
+      ...(limit !== undefined ? { limit } : {}),
     });
     return rows.map(([k, v]) => ({ pos: readU64(k), userId: v.userId, ...(v.selfOnly ? { selfOnly: true } : {}) }));
   }
@@ -198,7 +230,12 @@ export class E2eeRepo implements E2eeStore {
       }
     }
     if (changePos !== undefined) ops.push(...this.changeOps({ userId, pos: changePos }));
-    await this.db.write(ops);
+    this.cache.devicesDeleted(userId, deviceIds);
+    try {
+      await this.db.write(ops);
+    } finally {
+      this.cache.devicesDeleted(userId, deviceIds);
+    }
   }
 
   async writeDeviceListChange(userId: string, pos: number): Promise<void> {
@@ -211,6 +248,8 @@ export class E2eeRepo implements E2eeStore {
   }
 
   private changeOp(c: DeviceListChange): BatchOp {
+    // Every device-list change is staged through here, before its position is readable.
+    this.cache.deviceListHead.record(c.pos);
     return this.db.put('stream_devicelist', key(c.pos, c.userId), { userId: c.userId, ...(c.selfOnly ? { selfOnly: true } : {}) });
   }
 
@@ -247,6 +286,7 @@ export class E2eeRepo implements E2eeStore {
     pos: number,
     messages: Array<{ userId: string; deviceId: string; event: ToDeviceEvent }>,
   ): Promise<void> {
+    for (const m of messages) this.cache.queued(m.userId, m.deviceId, pos);
     const ops = messages.map((m) =>
       this.db.put('userdevicestream_todevice', key(m.userId, m.deviceId, pos), { pos, event: m.event } satisfies InboxEntry),
     );
@@ -254,31 +294,46 @@ export class E2eeRepo implements E2eeStore {
     await this.db.write(ops);
   }
 
-  async inbox(userId: string, deviceId: string, upTo: number, limit: number): Promise<InboxEntry[]> {
+  async inbox(userId: string, deviceId: string, upTo: number, limit: number, after = 0): Promise<InboxEntry[]> {
+    if (this.cache.state(userId, deviceId)?.inboxEmpty) return [];
     const rows = await this.db.range<InboxEntry>('userdevicestream_todevice', {
-      gte: key(userId, deviceId),
+      gte: after > 0 ? key(userId, deviceId, after + 1) : key(userId, deviceId),
       lt: key(userId, deviceId, upTo + 1),
       limit,
     });
+    // Only a read from the start tells that the whole inbox is empty (callers read up to a
+    // readable position, so nothing at or below `upTo` can still be on its way).
+    if (rows.length === 0 && after === 0) this.cache.foundInboxEmpty(userId, deviceId, upTo);
     return rows.map(([, v]) => v);
   }
 
   async ackInbox(userId: string, deviceId: string, through: number, keepFrom: number): Promise<void> {
+    const known = this.cache.state(userId, deviceId);
+    // Nothing queued and no delivery record: nothing to delete.
+    if (known?.inboxEmpty && known.noPartials) return;
+    const mark = this.cache.partialsMark;
     const [done, records] = await Promise.all([
-      this.db.range('userdevicestream_todevice', { gte: key(userId, deviceId), lt: key(userId, deviceId, through + 1) }),
-      this.db.range('userdevicetoken_partialdelivery', { gte: key(userId, deviceId), lt: key(userId, deviceId, keepFrom) }),
+      known?.inboxEmpty
+        ? []
+        : this.db.range('userdevicestream_todevice', { gte: key(userId, deviceId), lt: key(userId, deviceId, through + 1) }),
+      // All of the device's records: those from keepFrom on stay, and tell whether any remain.
+      known?.noPartials ? [] : this.db.range<number>('userdevicetoken_partialdelivery', prefixRange(key(userId, deviceId))),
     ]);
+    const stale = records.filter(([k]) => readU64(k, key(userId, deviceId).length) < keepFrom);
     await this.db.write([
       ...done.map(([k]) => this.db.del('userdevicestream_todevice', k)),
-      ...records.map(([k]) => this.db.del('userdevicetoken_partialdelivery', k)),
+      ...stale.map(([k]) => this.db.del('userdevicetoken_partialdelivery', k)),
     ]);
+    if (stale.length === records.length) this.cache.foundNoPartials(userId, deviceId, mark);
   }
 
   partialDelivery(userId: string, deviceId: string, token: number): Promise<number | undefined> {
+    if (this.cache.state(userId, deviceId)?.noPartials) return Promise.resolve(undefined);
     return this.db.get<number>('userdevicetoken_partialdelivery', key(userId, deviceId, token));
   }
 
   async writePartialDelivery(userId: string, deviceId: string, token: number, through: number): Promise<void> {
+    this.cache.partialWritten(userId, deviceId);
     await this.db.write([this.db.put('userdevicetoken_partialdelivery', key(userId, deviceId, token), through)]);
   }
 

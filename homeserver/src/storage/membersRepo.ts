@@ -28,6 +28,9 @@ export class MembersRepo {
   }
 
   get(shortRoom: number, userId: string): Promise<MemberRecord | undefined> {
+    // The user's cached room list is the whole of their userroom_member rows, written with these.
+    const cached = this.byUser.get(userId);
+    if (cached) return Promise.resolve(cached.find((r) => r.shortRoom === shortRoom)?.member);
     return this.db.get<MemberRecord>('roomuser_member', key(shortRoom, userId));
   }
 

@@ -43,6 +43,13 @@ export const KEYSPACES = {
    * stream_roomevent, so incremental /sync never sees it; /messages walks on into it (storage/timelineRepo.ts)
    */
   roombackfill_event: 'tlback',
+  /**
+   * short room u64 · stream u64 (a remote event placed with prev events this server could not get) →
+   * TimelineGap { missing: event IDs, low, high }: a hole in the history right below that event. Stream
+   * positions below it were reserved when the event was placed (never in stream_roomevent); history fetched
+   * by backfill fills [low, high] from the top (roomstream_event only). Deleted once the hole is closed.
+   */
+  roomstream_gap: 'tlgap',
   /** stream u64 → [short room, short event]: every room event in the global order (incremental /sync) */
   stream_roomevent: 'st',
   /**
@@ -75,11 +82,19 @@ export const KEYSPACES = {
    * when the child is redacted
    */
   parentrel_child: 'rel',
+  /**
+   * parent event ID str· · rel type str· · depth u64 (−stream of a backfilled child, as roombackfill_event)
+   * → { eventId, type, sender, key? }: parentrel_child for children fetched by backfill (negative positions)
+   */
+  parentrel_backfillchild: 'relback',
   /** parent event ID str· · sender str· · event type str· · annotation key str· → child event ID: duplicate-reaction check */
   annotation_event: 'annot',
   /** short room u64 · stream u64 → thread root event ID: every m.thread reply; a root lists at its newest reply (/threads) */
   roomstream_threadroot: 'thract',
-  /** short room u64 · origin_server_ts u64 · stream u64 → short event (number): /timestamp_to_event */
+  /**
+   * short room u64 · origin_server_ts u64 · stream u64 → short event (number): /timestamp_to_event; a backfilled
+   * event (negative position) is under stream 0 · short event u64
+   */
   roomts_event: 'tsidx',
   /** report time u64 · report ID str· → ReportRecord { roomId, eventId?, reporter, reason?, score? }: /report, for admins */
   report_data: 'report',
@@ -188,14 +203,24 @@ export const KEYSPACES = {
   apppushkey_user: 'pusherkey',
   /** user ID str· · app ID str· · pushkey str· → stream position (number) of the last notification the pusher handled */
   userpusher_sent: 'pushersent',
-  /** user ID str· · stream u64 → NotificationRecord { roomId, eventId, thread, highlight, actions, ts }: GET /notifications, pushers */
+  /**
+   * user ID str· · stream u64 → {} when the user's notification is the event's common one
+   * (stream_notificationevent), else { highlight, actions } (the user's own); rows written
+   * before that split hold the whole NotificationRecord { roomId, eventId, thread, highlight, actions, ts }.
+   * GET /notifications, pushers.
+   */
   userstream_notification: 'notif',
-  /** user ID str· · room ID str· · stream u64 → { thread, highlight }: a room's notifications, recounted when a receipt moves */
+  /** stream u64 → { roomId, eventId, thread, ts, highlight, actions }: what an event's notifications share, written once per event */
+  stream_notificationevent: 'notifev',
+  /** user ID str· · room ID str· · stream u64 → { thread, highlight }: a room's notifications, counted when the counts are loaded and when a receipt moves */
   userroomstream_notification: 'notifroom',
   /**
-   * user ID str· · room ID str· → RoomCounts { readTo, threads: thread ('main' | root event ID) → { n, h, readTo } }:
-   * unread notification and highlight counts, and how far the user has read. The evaluation cursor
-   * (every room event up to it has been evaluated) is meta_value 'push_processed'.
+   * user ID str· · room ID str· → ReadPositions { readTo, threads: thread ('main' | root event ID) → { readTo } }:
+   * how far the user has read the room; written when a position moves and with the user's first
+   * notification in the room (so their rooms with notifications can be listed). The unread counts
+   * are derived from these and userroomstream_notification (push/countsCache.ts); older rows also
+   * carry counts { n, h } per thread, which are ignored. The evaluation cursor (every room event
+   * up to it has been evaluated) is meta_value 'push_processed'.
    */
   userroom_notificationcounts: 'notifcount',
 
@@ -216,6 +241,8 @@ export const KEYSPACES = {
   userid_sentdevicelist: 'fedsentdl',
   // meta_value 'federation_outbox' (storage/federationOutboxRepo.ts): stream position up to which every
   // local room event is in the queues of its destinations (the restart catch-up resumes after it).
+  // meta_value 'federation_devicelist_outbox' (storage/deviceListOutboxRepo.ts): stream position up to which
+  // every local device-list change has been announced (the startup replay resumes after it).
 
   // ── federation: inbound (federation/serve/, federation/ingest/; storage/remoteDevicesRepo.ts, openIdRepo.ts, txnResultsRepo.ts) ──
   /**
@@ -229,6 +256,12 @@ export const KEYSPACES = {
   origintxn_result: 'fedtxn',
   /** ts u64 · origin str· · txn ID str· → true: the same answers in age order, for pruning */
   tsorigintxn_result: 'fedtxnts',
+  /**
+   * room ID (utf8) → PartialStateRecord { joinEventId, serversInRoom, roomVersion, ts }: rooms joined with
+   * partial state (send_join omit_members, MSC3706) whose full state is still being fetched; removed when
+   * the background resync completes (storage/partialStateRepo.ts, federation/outbound/partialStateResync.ts)
+   */
+  roomid_partialstate: 'partst',
 
   // ── presence (presence/; storage/presenceRepo.ts) ─────────────────────────
   /** user ID (utf8) → PresenceRecord { state, statusMsg?, lastActiveTs, lastSyncTs, currentlyActive, stream } */

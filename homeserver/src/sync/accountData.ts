@@ -5,6 +5,7 @@ import { isValidRoomId } from '@parley/federation/core/ids';
 import { MatrixError, forbidden, invalidParam, notFound } from '../http/errors.js';
 import type { AccountDataEntry, AccountDataRepo } from '../storage/accountDataRepo.js';
 import { KeyedLock } from '../util/keyedLock.js';
+import { StreamChangeCache } from './changeCache.js';
 import type { ChangeKeys } from './notifier.js';
 import type { StreamPositions } from './ports.js';
 
@@ -17,10 +18,25 @@ export interface AccountDataDeps {
   notifier: { notify(pos: number, changed: ChangeKeys): void };
 }
 
+/**
+ * Told of each change twice: when it is staged and once it is durable, both before its position
+ * is readable (caches of account data, e.g. the ignore list, drop their entry each time).
+ */
+export type AccountDataListener = (userId: string, roomId: string, type: string) => void;
+
 export class AccountDataService {
   private readonly lock = new KeyedLock();
+  /** Users whose account data changed: a /sync of a user with none since its token reads nothing. */
+  private readonly changes: StreamChangeCache;
+  private readonly listeners: AccountDataListener[] = [];
 
-  constructor(private readonly deps: AccountDataDeps) {}
+  constructor(private readonly deps: AccountDataDeps) {
+    this.changes = new StreamChangeCache(deps.stream.persisted);
+  }
+
+  onChange(listener: AccountDataListener): void {
+    this.listeners.push(listener);
+  }
 
   /** GET /user/{userId}[/rooms/{roomId}]/account_data/{type} on behalf of `requester`. */
   async getForClient(requester: string, userId: string, roomId: string | undefined, type: string): Promise<Record<string, unknown>> {
@@ -52,7 +68,10 @@ export class AccountDataService {
     return this.lock.run(`${userId}\u0000${room}\u0000${type}`, () =>
       this.deps.stream.run(async (pos) => {
         const previous = await this.deps.repo.get(userId, room, type);
+        this.changes.record(userId, pos);
+        for (const l of this.listeners) l(userId, room, type);
         await this.deps.repo.put(userId, { roomId: room, type, content, stream: pos }, previous);
+        for (const l of this.listeners) l(userId, room, type);
         this.deps.notifier.notify(pos, { users: [userId] });
         return pos;
       }),
@@ -71,7 +90,7 @@ export class AccountDataService {
   /** Everything of the user up to `upTo` (initial sync), or what changed in (since, upTo]. */
   async forSync(userId: string, since: number | undefined, upTo: number): Promise<AccountDataEntry[]> {
     if (since === undefined) return (await this.deps.repo.all(userId)).filter((e) => e.stream <= upTo);
-    if (since >= upTo) return [];
+    if (since >= upTo || !this.changes.mayHaveChangedSince(userId, since)) return [];
     return this.deps.repo.since(userId, since, upTo);
   }
 }

@@ -8,10 +8,21 @@ import { canonicalJson } from '@parley/federation/core/canonicalJson';
 import type { JsonValue } from '@parley/federation/core/types';
 import { badJson, forbidden, invalidParam, notFound, notJson } from '../http/errors.js';
 import type { FiltersRepo } from '../storage/filtersRepo.js';
+import { Lru } from '../storage/lru.js';
 import { filterSchema, roomEventFilterSchema, type FilterJson, type RoomEventFilterJson } from './filter.js';
 import { compileFilter, compileRoomEventFilter, type CompiledFilter, type RoomEventMatcher } from './filterMatch.js';
 
+/** Compiled /sync filters kept: clients send the same filter with every request. */
+const COMPILED_FILTERS = 5_000;
+
 export class FilterService {
+  /**
+   * Compiled filters by inline JSON text, or by user and ID (a stored filter never changes:
+   * its ID names its content). Shared by every request that uses them, held syncs included.
+   */
+  private readonly compiled = new Lru<string, CompiledFilter>(COMPILED_FILTERS);
+  private readonly none = compileFilter(undefined);
+
   constructor(private readonly repo: FiltersRepo) {}
 
   /** POST /user/{userId}/filter: the body is already validated against filterSchema. */
@@ -32,12 +43,21 @@ export class FilterService {
 
   /** The /sync `filter` parameter: absent, a filter ID of the user, or inline JSON. */
   async resolveSyncFilter(userId: string, param: string | undefined): Promise<CompiledFilter> {
-    if (param === undefined || param === '') return compileFilter(undefined);
-    if (param.startsWith('{')) return compileFilter(parseInline(param, filterSchema));
-    const stored = await this.repo.get(userId, param);
-    // Synapse answers an unknown filter ID on /sync with 400.
-    if (!stored) throw invalidParam('No such filter');
-    return compileFilter(filterSchema.parse(stored));
+    if (param === undefined || param === '') return this.none;
+    const inline = param.startsWith('{');
+    const cacheKey = inline ? param : `${userId}\u0000${param}`;
+    const hit = this.compiled.get(cacheKey);
+    if (hit) return hit;
+    let filter: CompiledFilter;
+    if (inline) filter = compileFilter(parseInline(param, filterSchema));
+    else {
+      const stored = await this.repo.get(userId, param);
+      // Synapse answers an unknown filter ID on /sync with 400.
+      if (!stored) throw invalidParam('No such filter');
+      filter = compileFilter(filterSchema.parse(stored));
+    }
+    this.compiled.set(cacheKey, filter);
+    return filter;
   }
 }
 

@@ -114,4 +114,33 @@ describe('sync notifier', () => {
     assert.equal(await w, 'closed');
     assert.equal(await notifier.wait({ userId: '@a:x', roomIds: [], since: 10, timeoutMs: 60_000 }), 'closed');
   });
+  it('it should release a large wake in slices, so that other work runs before the last waiter', async () => {
+    const { stream, notifier } = setup();
+    let released = 0;
+    const all = Array.from({ length: 5000 }, (_, i) =>
+      notifier.wait({ userId: `@u${i}:x`, roomIds: ['!big:x'], since: 10, timeoutMs: 60_000 }).then((o) => {
+        released++;
+        return o;
+      }),
+    );
+    stream.persisted = 11;
+    notifier.notify(11, { rooms: ['!big:x'] });
+    // Work queued just after the wake (e.g. the sender's own reply) is not stuck behind all of them.
+    const seenByOtherWork = await new Promise<number>((resolve) => setImmediate(() => resolve(released)));
+    assert.ok(seenByOtherWork < 5000, `other work ran only after ${seenByOtherWork} releases`);
+    assert.deepEqual(new Set(await Promise.all(all)), new Set(['woken']));
+    assert.equal(notifier.waiting, 0);
+    notifier.close();
+  });
+
+  it('it should still release woken waiters when closed in the middle of a sliced wake', async () => {
+    const { stream, notifier } = setup();
+    const all = Array.from({ length: 500 }, (_, i) => notifier.wait({ userId: `@u${i}:x`, roomIds: ['!big:x'], since: 10, timeoutMs: 60_000 }));
+    const other = notifier.wait({ userId: '@quiet:x', roomIds: ['!other:x'], since: 10, timeoutMs: 60_000 });
+    stream.persisted = 11;
+    notifier.notify(11, { rooms: ['!big:x'] });
+    notifier.close();
+    assert.deepEqual(new Set(await Promise.all(all)), new Set(['woken']));
+    assert.equal(await other, 'closed');
+  });
 });

@@ -13,6 +13,13 @@ import type { Clock } from './ports.js';
 
 export type WaitOutcome = 'woken' | 'timeout' | 'closed';
 
+/**
+ * Woken waiters released per event-loop turn. A change in a large room wakes thousands of
+ * syncs; releasing them all at once would run every one's response build before the
+ * sender's own reply or any other I/O. In slices, the rest of the server keeps moving.
+ */
+export const WAKE_SLICE = 64;
+
 /** The stream counter as the notifier sees it. */
 export interface StreamWatch {
   readonly persisted: number;
@@ -43,6 +50,10 @@ export class SyncNotifier {
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
   private closed = false;
+  /** Woken waiters not yet released (see WAKE_SLICE), and whether a release turn is queued. */
+  private releasing: Waiter[] = [];
+  private releaseHead = 0;
+  private releaseQueued = false;
 
   constructor(
     private readonly stream: StreamWatch,
@@ -110,6 +121,8 @@ export class SyncNotifier {
     for (const w of this.heap) this.finish(w, 'closed');
     this.heap = [];
     this.deadInHeap = 0;
+    // Already woken ones keep their outcome, released now.
+    this.release(Infinity);
   }
 
   private flush(persisted: number): void {
@@ -126,8 +139,9 @@ export class SyncNotifier {
     for (const k of keys) {
       const set = this.byKey.get(k);
       if (!set) continue;
-      for (const w of set) this.finish(w, 'woken');
+      for (const w of set) this.finish(w, 'woken', true);
     }
+    this.scheduleRelease();
     if (this.deadInHeap === this.heap.length) {
       // Nobody left waiting: drop the timer too, so an idle server holds no handles.
       this.heap = [];
@@ -138,7 +152,8 @@ export class SyncNotifier {
     } else if (this.deadInHeap > 64 && this.deadInHeap * 2 > this.heap.length) this.compact();
   }
 
-  private finish(w: Waiter, outcome: WaitOutcome): void {
+  /** `deferred`: queue the release for a later turn (a wake); otherwise resolve now. */
+  private finish(w: Waiter, outcome: WaitOutcome, deferred = false): void {
     if (w.done) return;
     w.done = true;
     this.deadInHeap++;
@@ -148,7 +163,33 @@ export class SyncNotifier {
       set.delete(w);
       if (set.size === 0) this.byKey.delete(k);
     }
-    w.resolve(outcome);
+    if (deferred) this.releasing.push(w);
+    else w.resolve(outcome);
+  }
+
+  private scheduleRelease(): void {
+    if (this.releaseQueued || this.releaseHead >= this.releasing.length) return;
+    this.releaseQueued = true;
+    setImmediate(() => {
+      this.releaseQueued = false;
+      this.release(WAKE_SLICE);
+      this.scheduleRelease();
+    });
+  }
+
+  /** Resolve up to `n` woken waiters, oldest first. */
+  private release(n: number): void {
+    const q = this.releasing;
+    const end = Math.min(q.length, this.releaseHead + n);
+    for (let i = this.releaseHead; i < end; i++) q[i].resolve('woken');
+    this.releaseHead = end;
+    if (end === q.length) {
+      this.releasing = [];
+      this.releaseHead = 0;
+    } else if (this.releaseHead > 4096 && this.releaseHead * 2 > q.length) {
+      this.releasing = q.slice(this.releaseHead);
+      this.releaseHead = 0;
+    }
   }
 
   // ── deadlines: one timer for the earliest ──────────────────────────────────

@@ -24,6 +24,8 @@ export const MAX_TIMELINE_LIMIT = 100;
 /** Above this many new events in the window, rooms are probed one by one. */
 const WINDOW_CAP = 1000;
 const ROOM_CONCURRENCY = 16;
+/** Windows remembered: the syncs one change wakes all ask for the same (since, upTo]. */
+const SHARED_WINDOWS = 8;
 
 export interface RoomsSyncDeps {
   reader: RoomReader;
@@ -38,6 +40,8 @@ export interface RoomsSyncDeps {
   roomAccountData?: (userId: string, roomId: string, upTo: number) => Promise<AccountDataEntry[]>;
   /** m.ignored_user_list (messaging/ignoredUsers.ts): invites from ignored users are not sent (ignore_users.md). */
   ignored?: { of(userId: string): Promise<ReadonlySet<string>> };
+  /** Rooms joined with partial state (rooms/partialStateRooms.ts, MSC3706). */
+  partialState?: { isPartial(roomId: string): boolean; completedAt(roomId: string): number | undefined };
 }
 
 /** One /sync computation: the window (since, upTo] seen by one device through one filter. */
@@ -62,7 +66,15 @@ export interface RoomsSection {
 type Member = Pick<MemberRecord, 'membership' | 'eventId' | 'stream'> & { forgotten?: boolean };
 
 export class RoomsSync {
+  /** Window reads by `since:upTo:cap`, shared by the syncs woken together (a fan-out reads the stream once). */
+  private readonly windows = new Map<string, Promise<Map<string, StoredEvent[]> | undefined>>();
+
   constructor(private readonly deps: RoomsSyncDeps) {}
+
+  /** A stored event changed in place (a redaction): remembered windows may hold its old form. */
+  forgetWindows(): void {
+    this.windows.clear();
+  }
 
   /** The rooms section, and the rooms the user is joined to at `upTo` (what a long-poll listens to). */
   async build(w: SyncWindow): Promise<{ rooms: RoomsSection; joinedRoomIds: string[] }> {
@@ -78,6 +90,9 @@ export class RoomsSync {
       const changedSinceToken = w.since === undefined || m.stream > w.since;
       switch (m.membership) {
         case 'join': {
+          // Synapse (MSC3706): a room whose members are still being fetched is left out, unless
+          // the filter lazy-loads members (the few the client needs are known).
+          if (this.deps.partialState?.isPartial(roomId) && !w.filter.room.state.lazyLoadMembers) return;
           joinedRoomIds.push(roomId);
           const entry = await this.joined(w, roomId, m, windowByRoom);
           if (entry) rooms.join[roomId] = entry;
@@ -117,8 +132,13 @@ export class RoomsSync {
     m: Member,
     windowByRoom: Map<string, StoredEvent[]> | undefined,
   ): Promise<Record<string, unknown> | undefined> {
+    // A room that got its full state since the token counts as newly joined (Synapse: the
+    // un-partial-stated rooms stream), so a client that never saw it gets it whole.
+    const completedAt = this.deps.partialState?.completedAt(roomId);
     const newlyJoined =
-      w.since !== undefined && m.stream > w.since && (await this.memberAt(roomId, w.viewer.userId, w.since))?.membership !== 'join';
+      w.since !== undefined &&
+      ((m.stream > w.since && (await this.memberAt(roomId, w.viewer.userId, w.since))?.membership !== 'join') ||
+        (completedAt !== undefined && completedAt > w.since && completedAt <= w.upTo && !w.filter.room.state.lazyLoadMembers));
     // A room joined since the token is sent as in an initial sync.
     const since = newlyJoined ? undefined : w.since;
     const ephemeral = await this.ephemeral(w, roomId, since);
@@ -270,12 +290,26 @@ export class RoomsSync {
   }
 
   /** Every room event in (since, upTo] grouped by room, or undefined when the window is too large. */
-  private async windowEvents(w: SyncWindow): Promise<Map<string, StoredEvent[]> | undefined> {
-    if (w.since === undefined) return undefined;
-    const byRoom = new Map<string, StoredEvent[]>();
-    if (w.since >= w.upTo) return byRoom;
+  private windowEvents(w: SyncWindow): Promise<Map<string, StoredEvent[]> | undefined> {
+    if (w.since === undefined) return Promise.resolve(undefined);
+    if (w.since >= w.upTo) return Promise.resolve(new Map());
     const cap = this.deps.windowCap ?? WINDOW_CAP;
-    const events = await this.deps.reader.eventsSince(w.since, w.upTo, cap);
+    const k = `${w.since}:${w.upTo}:${cap}`;
+    let p = this.windows.get(k);
+    if (!p) {
+      p = this.readWindow(w.since, w.upTo, cap);
+      this.windows.set(k, p);
+      if (this.windows.size > SHARED_WINDOWS) this.windows.delete(this.windows.keys().next().value as string);
+      // A failed read is not remembered.
+      p.catch(() => this.windows.get(k) === p && this.windows.delete(k));
+    }
+    return p;
+  }
+
+  /** The window's events grouped by room (callers share the result: read only). */
+  private async readWindow(since: number, upTo: number, cap: number): Promise<Map<string, StoredEvent[]> | undefined> {
+    const byRoom = new Map<string, StoredEvent[]>();
+    const events = await this.deps.reader.eventsSince(since, upTo, cap);
     if (events.length >= cap) return undefined;
     for (const e of events) {
       let list = byRoom.get(e.roomId);

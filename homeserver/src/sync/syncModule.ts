@@ -14,6 +14,7 @@ import { messagesRoutes } from '../api/client/messages.js';
 import { receiptRoutes } from '../api/client/receipts.js';
 import { syncRoutes } from '../api/client/sync.js';
 import { typingRoutes } from '../api/client/typing.js';
+import { IGNORED_USER_LIST } from '../messaging/ignoredUsers.js';
 import { AccountDataService } from './accountData.js';
 import { FilterService } from './filters.js';
 import { SyncNotifier, type StreamWatch } from './notifier.js';
@@ -21,7 +22,7 @@ import { PaginationService } from './pagination.js';
 import type { ClientEventFormatter, Clock, ReadMarkerListener, RelationsBundler, StreamPositions, UnreadCounter, VisibilityFilter } from './ports.js';
 import { PlainUnreadCounter } from './unread.js';
 import { ReceiptService } from './receipts.js';
-import { RoomsSync } from './roomsSync.js';
+import { RoomsSync, type RoomsSyncDeps } from './roomsSync.js';
 import { EventSerializer } from './serialize.js';
 import { SyncService } from './syncService.js';
 import { TypingService } from './typing.js';
@@ -38,7 +39,7 @@ export interface SyncModuleDeps {
   /** messaging/aggregations.ts: unsigned.m.relations on served events. */
   bundle?: RelationsBundler;
   /** messaging/ignoredUsers.ts: hides invites from ignored users. */
-  ignored?: { of(userId: string): Promise<ReadonlySet<string>> };
+  ignored?: { of(userId: string): Promise<ReadonlySet<string>>; forget?(userId: string): void };
   /** Unread counts for /sync (push/pushModule.ts); without it, a plain counter of messages since the read receipt. */
   unread?: UnreadCounter;
   /** Told when a read receipt moves (push/pushModule.ts receiptMoved). */
@@ -46,6 +47,8 @@ export interface SyncModuleDeps {
   now?: Clock;
   /** See RoomsSyncDeps.windowCap (tests lower it to exercise the per-room path). */
   windowCap?: number;
+  /** See RoomsSyncDeps.partialState (rooms joined with partial state, MSC3706). */
+  partialState?: RoomsSyncDeps['partialState'];
 }
 
 export interface SyncModule {
@@ -57,8 +60,10 @@ export interface SyncModule {
   typing: TypingService;
   filters: FilterService;
   pagination: PaginationService;
-  /** Release held long-polls and timers (shutdown). */
+  /** Release held long-polls and timers, and refuse new syncs (shutdown). */
   close(): void;
+  /** Resolves once no sync is being computed: await it before the database closes. */
+  idle(): Promise<void>;
 }
 
 export function createSyncModule(deps: SyncModuleDeps): SyncModule {
@@ -67,6 +72,12 @@ export function createSyncModule(deps: SyncModuleDeps): SyncModule {
   const notifier = new SyncNotifier(stream, now);
   notifier.attach(deps.outputs);
   const accountData = new AccountDataService({ repo: new AccountDataRepo(db), stream, notifier });
+  const ignored = deps.ignored;
+  if (ignored?.forget) {
+    accountData.onChange((userId, roomId, type) => {
+      if (roomId === '' && type === IGNORED_USER_LIST) ignored.forget?.(userId);
+    });
+  }
   const receipts = new ReceiptService({ repo: new ReceiptsRepo(db), reader, stream, notifier, accountData, onRead: deps.onRead, now });
   const unread = deps.unread ?? new PlainUnreadCounter(reader, receipts);
   const typing = new TypingService({ reader, stream, notifier, now });
@@ -82,6 +93,10 @@ export function createSyncModule(deps: SyncModuleDeps): SyncModule {
     windowCap: deps.windowCap,
     ignored: deps.ignored,
     roomAccountData: (userId, roomId, upTo) => accountData.ofRoomForSync(userId, roomId, upTo),
+    ...(deps.partialState ? { partialState: deps.partialState } : {}),
+  });
+  deps.outputs.subscribe((out) => {
+    if (out.kind === 'redaction') rooms.forgetWindows();
   });
   const sync = new SyncService({ rooms, accountData, notifier, stream, now });
   const pagination = new PaginationService({ reader, visible: deps.visible, serializer, stream, now });
@@ -103,8 +118,10 @@ export function createSyncModule(deps: SyncModuleDeps): SyncModule {
     filters,
     pagination,
     close() {
+      sync.close();
       notifier.close();
       typing.close();
     },
+    idle: () => sync.idle(),
   };
 }

@@ -7,6 +7,7 @@ import type { CompiledFilter } from './filterMatch.js';
 import type { SyncNotifier } from './notifier.js';
 import type { Clock, Viewer } from './ports.js';
 import type { RoomsSync } from './roomsSync.js';
+import { unknown } from '../http/errors.js';
 import { encodeToken } from './token.js';
 
 /** Longest a /sync may be held, whatever timeout the client asks for. */
@@ -58,6 +59,14 @@ export class SyncService {
   private readonly extensions: SyncExtension[] = [];
   private readonly hooks: SyncRequestHook[] = [];
   private readonly now: Clock;
+  /** Syncs being computed: shutdown waits for them before the database closes. */
+  private active = 0;
+  private idleWaiters: Array<() => void> = [];
+  private closed = false;
+  private readonly ended = () => {
+    if (--this.active > 0) return;
+    for (const w of this.idleWaiters.splice(0)) w();
+  };
 
   constructor(private readonly deps: SyncServiceDeps) {
     this.now = deps.now ?? Date.now;
@@ -71,37 +80,52 @@ export class SyncService {
     this.hooks.push(hook);
   }
 
-  async sync(p: SyncParams): Promise<Record<string, unknown>> {
+  /** Shutdown: refuse new syncs (held ones are released by the notifier's close). */
+  close(): void {
+    this.closed = true;
+  }
+
+  /** Resolves once no sync is being computed (after close, so that none starts again). */
+  idle(): Promise<void> {
+    if (this.active === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  sync(p: SyncParams): Promise<Record<string, unknown>> {
+    // As Synapse while stopping: the client retries against the restarted server.
+    if (this.closed) return Promise.reject(unknown('The server is shutting down', 503));
+    this.active++;
+    const run = this.run(p);
+    void run.then(this.ended, this.ended);
+    return run;
+  }
+
+  /** One async frame for the whole request: a held sync keeps every frame it awaits in. */
+  private async run(p: SyncParams): Promise<Record<string, unknown>> {
     const setPresence = p.setPresence ?? 'online';
     for (const h of this.hooks) await h.syncStarted(p.viewer.userId, setPresence);
     try {
-      return await this.syncWindow(p);
+      // sync.yaml: full_state ignores the timeout; an initial sync never waits (as Synapse).
+      const mayWait = p.since !== undefined && !p.fullState && p.timeoutMs > 0;
+      const deadline = this.now() + Math.min(p.timeoutMs, MAX_SYNC_TIMEOUT_MS);
+      let since = p.since;
+      for (;;) {
+        const upTo = this.deps.stream.persisted;
+        let built: Awaited<ReturnType<SyncService['build']>> | undefined = await this.build(p, since, upTo);
+        const remaining = deadline - this.now();
+        if (!built.empty || !mayWait || remaining <= 0) return built.response;
+        // Nothing for this user in (since, upTo]: waiting from upTo is the same as the
+        // client having synced to upTo, and spares re-reading the window.
+        since = upTo;
+        const roomIds = built.joinedRoomIds;
+        // Not kept while held (thousands may be): a released sync builds its answer afresh.
+        built = undefined;
+        const outcome = await this.deps.notifier.wait({ userId: p.viewer.userId, roomIds, since: upTo, timeoutMs: remaining });
+        // Timed out, or released at shutdown (the database stays open until syncs are idle).
+        if (outcome !== 'woken') return (await this.build(p, since, this.deps.stream.persisted)).response;
+      }
     } finally {
       for (const h of this.hooks) h.syncEnded(p.viewer.userId, setPresence);
-    }
-  }
-
-  private async syncWindow(p: SyncParams): Promise<Record<string, unknown>> {
-    // sync.yaml: full_state ignores the timeout; an initial sync never waits (as Synapse).
-    const mayWait = p.since !== undefined && !p.fullState && p.timeoutMs > 0;
-    const deadline = this.now() + Math.min(p.timeoutMs, MAX_SYNC_TIMEOUT_MS);
-    let since = p.since;
-    for (;;) {
-      const upTo = this.deps.stream.persisted;
-      const built = await this.build(p, since, upTo);
-      const remaining = deadline - this.now();
-      if (!built.empty || !mayWait || remaining <= 0) return built.response;
-      // Nothing for this user in (since, upTo]: waiting from upTo is the same as the
-      // client having synced to upTo, and spares re-reading the window.
-      since = upTo;
-      const outcome = await this.deps.notifier.wait({
-        userId: p.viewer.userId,
-        roomIds: built.joinedRoomIds,
-        since: upTo,
-        timeoutMs: remaining,
-      });
-      if (outcome === 'closed') return built.response;
-      if (outcome === 'timeout') return (await this.build(p, since, this.deps.stream.persisted)).response;
     }
   }
 

@@ -249,3 +249,16 @@ test('it should let only one of two racing registrations of the same name succee
     assert.equal((await accounts.login('mia', winner, {})).userId, '@mia:example.test');
   });
 });
+
+test('it should refuse a token that was used again and again as soon as its device is deleted from elsewhere', async () => {
+  await withAccounts(async ({ accounts, devices }) => {
+    const reg = await accounts.register({ localpart: 'ivy', password: 'pw', login: { deviceId: 'SYNCER' } });
+    const other = await accounts.login('ivy', 'pw', { deviceId: 'ADMIN' });
+    // A syncing client presents the same token on every request.
+    for (let i = 0; i < 3; i++) assert.equal((await accounts.authenticate(reg.accessToken!))?.deviceId, 'SYNCER');
+    await devices.deleteDevices(reg.userId, ['SYNCER']);
+    assert.equal(await accounts.authenticate(reg.accessToken!), undefined);
+    assert.equal(await accounts.authenticate(reg.accessToken!), undefined, 'and it stays refused');
+    assert.equal((await accounts.authenticate(other.accessToken))?.deviceId, 'ADMIN');
+  });
+});

@@ -60,6 +60,11 @@ export class DeviceManager implements Authenticator, UserLock {
   private readonly lastSeenWrite = new Map<string, number>();
   /** Last-seen writes still in flight, per user: device lists read after them (whois right after a request). */
   private readonly seenInFlight = new Map<string, Promise<void>>();
+  /** Raw access token → its hash, for tokens whose requester is cached (bounded as the token cache). */
+  private readonly hashOfRaw = new Map<string, string>();
+  /** When a requester object last went through noteSeen (dropped with the object). */
+  private readonly seenNoted = new WeakMap<Requester, number>();
+  private readonly cacheSize: number;
 
   constructor(
     private readonly devices: DevicesRepo,
@@ -69,6 +74,7 @@ export class DeviceManager implements Authenticator, UserLock {
     opts: { cacheSize?: number } = {},
   ) {
     this.cache = new TokenCache(opts.cacheSize);
+    this.cacheSize = opts.cacheSize ?? 10_000;
   }
 
   /** Run `fn` while no other account or device change of this user runs. */
@@ -79,10 +85,21 @@ export class DeviceManager implements Authenticator, UserLock {
   // ── authentication ────────────────────────────────────────────────────────
 
   async authenticate(accessToken: string): Promise<Requester | undefined> {
+    // A repeated token (every /sync of a client) skips the hash: the raw token names its
+    // hash, and the hash's entry in the token cache is what revocation removes.
+    const known = this.hashOfRaw.get(accessToken);
+    if (known !== undefined) {
+      const hit = this.cache.get(known);
+      if (hit) return hit;
+      this.hashOfRaw.delete(accessToken);
+    }
     const hash = hashToken(accessToken);
     const hex = hash.toString('hex');
     const cached = this.cache.get(hex);
-    if (cached) return cached;
+    if (cached) {
+      this.rememberRaw(accessToken, hex);
+      return cached;
+    }
     const generation = this.cache.generation;
     const session = await this.devices.getSession(hash);
     if (!session) return undefined;
@@ -91,7 +108,13 @@ export class DeviceManager implements Authenticator, UserLock {
     if (!user || user.deactivated) return undefined;
     const requester: Requester = { userId: session.userId, deviceId: session.deviceId, isAdmin: user.admin };
     this.cache.set(hex, requester, generation);
+    if (this.cache.generation === generation) this.rememberRaw(accessToken, hex);
     return requester;
+  }
+
+  private rememberRaw(accessToken: string, hex: string): void {
+    this.hashOfRaw.set(accessToken, hex);
+    if (this.hashOfRaw.size > this.cacheSize) this.hashOfRaw.delete(this.hashOfRaw.keys().next().value!);
   }
 
   /**
@@ -99,8 +122,13 @@ export class DeviceManager implements Authenticator, UserLock {
    * most one write per device per SEEN_INTERVAL_MS, in the background; a failure is only logged.
    */
   noteSeen(requester: Requester, seen: { ip: string; userAgent?: string }): void {
-    const k = `${requester.userId}\u0000${requester.deviceId}`;
     const now = Date.now();
+    // The cached requester object is the same on every request of a token: checking it
+    // first spares building and hashing the device key on every /sync.
+    const noted = this.seenNoted.get(requester);
+    if (noted !== undefined && now - noted < SEEN_INTERVAL_MS) return;
+    this.seenNoted.set(requester, now);
+    const k = `${requester.userId}\u0000${requester.deviceId}`;
     const last = this.lastSeenWrite.get(k);
     if (last !== undefined && now - last < SEEN_INTERVAL_MS) return;
     this.lastSeenWrite.delete(k);

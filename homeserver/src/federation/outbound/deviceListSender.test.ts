@@ -11,7 +11,12 @@ import { DeviceListSender, streamIdsFor, type UserDevicesView } from './deviceLi
 
 type Queued = { destinations: string[]; edu: Edu };
 
-function senderFor(k: Kit, queued: Queued[], errors: unknown[], opts: { queueFails?: boolean } = {}): DeviceListSender {
+function senderFor(
+  k: Kit,
+  queued: Queued[],
+  errors: unknown[],
+  opts: { queueFails?: boolean; sharing?: (userId: string) => string[]; devicesRead?: string[] } = {},
+): DeviceListSender {
   const e2eeRepo = new E2eeRepo(k.db);
   const deps: UserQueryDeps = {
     serverName: 'e2ee.test',
@@ -23,8 +28,11 @@ function senderFor(k: Kit, queued: Queued[], errors: unknown[], opts: { queueFai
   const users = new UserQueryAdapter(deps);
   const sender = new DeviceListSender({
     serverName: 'e2ee.test',
-    devicesOf: async (u) => (await users.devices(u)) as unknown as UserDevicesView,
-    serversSharingRoomWith: async () => ['hr.test', 'legal.test'],
+    devicesOf: async (u) => {
+      opts.devicesRead?.push(u);
+      return (await users.devices(u)) as unknown as UserDevicesView;
+    },
+    serversSharingRoomWith: async (u) => opts.sharing?.(u) ?? ['hr.test', 'legal.test'],
     repo: new DeviceListOutboxRepo(k.db),
     changes: (after, upTo, limit) => e2eeRepo.deviceListChanges(after, upTo, limit),
     queues: {
@@ -177,5 +185,24 @@ test('it should try again at the next startup when re-sending failed', async () 
     await senderFor(k, queued, errors).resendPending(k.stream.persisted);
     assert.equal(queued.length, 1);
     assert.equal(content(queued[0]).device_id, bob.deviceId);
+  });
+});
+
+test('it should not read at startup the devices of users no other server shares a room with', async () => {
+  await withE2ee(async (k) => {
+    const queued: Queued[] = [];
+    const errors: unknown[] = [];
+    // Changes made while no sender listened (as if their announcements were lost).
+    const alice = await k.register('alice');
+    await k.e2ee.service.keys.upload(alice.userId, alice.deviceId, { device_keys: alice.deviceKeys() });
+    const loner = await k.register('loner');
+    await k.e2ee.service.keys.upload(loner.userId, loner.deviceId, { device_keys: loner.deviceKeys() });
+
+    const devicesRead: string[] = [];
+    const sharing = (u: string) => (u === loner.userId ? [] : ['hr.test']);
+    await senderFor(k, queued, errors, { sharing, devicesRead }).resendPending(k.stream.persisted);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(devicesRead, [alice.userId], 'only the user with a remote peer is looked at');
+    assert.deepEqual(queued.map((q) => content(q).user_id), [alice.userId]);
   });
 });

@@ -1,0 +1,57 @@
+// GET routes served on plain node:http (http/app.ts handlePlain): the shared parse of
+// identical query strings must never mix up requesters or let a bad query through.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { z } from 'zod';
+import { serveTestApp, type TestHttp } from '../testing/http.js';
+import { TestUsers } from '../testing/users.js';
+import { ok, requesterOf, route } from './route.js';
+
+const echo = route({
+  method: 'GET',
+  path: '/_matrix/client/v3/echo',
+  auth: 'user',
+  query: z.object({ since: z.string().optional(), n: z.coerce.number().int().min(0) }),
+  spec: 'test only',
+  handler: (ctx) => ok({ user: requesterOf(ctx).userId, since: ctx.query.since ?? null, n: ctx.query.n }),
+});
+
+describe('plain GET routes', () => {
+  let http: TestHttp;
+  const users = new TestUsers('example.test');
+  const alice = users.add('alice', { deviceId: 'A', token: 'tok-a' });
+  const bob = users.add('bob', { deviceId: 'B', token: 'tok-b' });
+  before(async () => {
+    http = await serveTestApp([echo as never], users, { allowQueryToken: true });
+  });
+  after(() => http.close({ force: true }));
+
+  it('it should answer each requester for themselves when they send the same query string', async () => {
+    const path = '/_matrix/client/v3/echo?since=s42&n=3';
+    for (let i = 0; i < 2; i++) {
+      const [a, b] = await Promise.all([http.call('GET', path, { token: alice.token }), http.call('GET', path, { token: bob.token })]);
+      assert.deepEqual([a.status, a.json], [200, { user: '@alice:example.test', since: 's42', n: 3 }]);
+      assert.deepEqual([b.status, b.json], [200, { user: '@bob:example.test', since: 's42', n: 3 }]);
+    }
+  });
+
+  it('it should refuse a repeated invalid query every time, and a repeated query string without a token', async () => {
+    for (let i = 0; i < 2; i++) {
+      const bad = await http.call('GET', '/_matrix/client/v3/echo?n=-1', { token: alice.token });
+      assert.equal(bad.status, 400);
+      assert.equal(bad.json.errcode, 'M_INVALID_PARAM');
+    }
+    await http.call('GET', '/_matrix/client/v3/echo?n=5', { token: alice.token });
+    const anonymous = await http.call('GET', '/_matrix/client/v3/echo?n=5');
+    assert.equal(anonymous.status, 401);
+    assert.equal(anonymous.json.errcode, 'M_MISSING_TOKEN');
+  });
+
+  it('it should still read an access token given in the query string', async () => {
+    const path = '/_matrix/client/v3/echo?n=7';
+    const viaQuery = await http.call('GET', path, { token: bob.token, tokenInQuery: true });
+    assert.deepEqual([viaQuery.status, viaQuery.json], [200, { user: '@bob:example.test', since: null, n: 7 }]);
+    const again = await http.call('GET', path, { token: alice.token, tokenInQuery: true });
+    assert.equal(again.json.user, '@alice:example.test');
+  });
+});
