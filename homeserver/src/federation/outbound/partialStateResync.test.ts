@@ -136,6 +136,15 @@ async function openServer(dir: string, network: FederationRequester) {
   };
 }
 
+/** A resident room and our server, whose resync's state_ids request waits for `network.release()`. */
+async function joinSetupWithHeldResync(dir: string) {
+  const net = new FakeFederation();
+  const room = residentRoom(net);
+  const network = new GatedNetwork(net);
+  network.hold = (req) => req.path.includes('/state_ids/');
+  return { ...room, network, s: await openServer(dir, network) };
+}
+
 type Server = Awaited<ReturnType<typeof openServer>>;
 
 async function joinedUsers(s: Server, roomId: string): Promise<string[]> {
@@ -158,11 +167,7 @@ const everyone = (members: string[]) => [ME, '@creator:hr.test', ...members].sor
 test(
   'it should answer /join before the members are known, then complete them in the background and mark the room complete',
   withTempDir(async (dir) => {
-    const net = new FakeFederation();
-    const { hr, roomId, members } = residentRoom(net);
-    const network = new GatedNetwork(net);
-    network.hold = (req) => req.path.includes('/state_ids/');
-    const s = await openServer(dir, network);
+    const { s, network, hr, roomId, members } = await joinSetupWithHeldResync(dir);
     try {
       assert.deepEqual(await s.joiner.joinRemote(ME, roomId, ['hr.test'], {}), { roomId });
       const sendJoin = network.calls.find((c) => c.path.includes('/v2/send_join/'))!;
@@ -195,11 +200,7 @@ test(
 test(
   'it should not act as a resident for other servers (make_join) until the room has its full state, waiting a little for it',
   withTempDir(async (dir) => {
-    const net = new FakeFederation();
-    const { roomId } = residentRoom(net);
-    const network = new GatedNetwork(net);
-    network.hold = (req) => req.path.includes('/state_ids/');
-    const s = await openServer(dir, network);
+    const { s, network, roomId } = await joinSetupWithHeldResync(dir);
     try {
       await s.joiner.joinRemote(ME, roomId, ['hr.test'], {});
       // A resync that does not finish in time: refused as if not in the room, so the joiner asks another resident.
@@ -224,11 +225,7 @@ test(
 test(
   'it should accept events from members it does not know yet while partial, and keep them after the resync',
   withTempDir(async (dir) => {
-    const net = new FakeFederation();
-    const { hr, roomId, members } = residentRoom(net);
-    const network = new GatedNetwork(net);
-    network.hold = (req) => req.path.includes('/state_ids/');
-    const s = await openServer(dir, network);
+    const { s, network, hr, roomId, members } = await joinSetupWithHeldResync(dir);
     try {
       await s.joiner.joinRemote(ME, roomId, ['hr.test'], {});
       // m3's membership is not in our partial state; its message names it in its auth events.
@@ -395,11 +392,7 @@ test(
 test(
   'it should leave a partial-state room out of /sync unless members are lazy-loaded, then send it whole once complete',
   withTempDir(async (dir) => {
-    const net = new FakeFederation();
-    const { roomId, members } = residentRoom(net);
-    const network = new GatedNetwork(net);
-    network.hold = (req) => req.path.includes('/state_ids/');
-    const s = await openServer(dir, network);
+    const { s, network, roomId, members } = await joinSetupWithHeldResync(dir);
     try {
       await s.joiner.joinRemote(ME, roomId, ['hr.test'], {});
       const first = await s.sync(undefined);
