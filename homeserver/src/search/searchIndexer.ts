@@ -9,7 +9,7 @@
 // Spec: client-server-api/modules/search.md.
 import type { RoomOutputs } from '../events/outputs.js';
 import type { RoomReader, StoredEvent } from '../rooms/types.js';
-import type { SearchDoc, SearchRepo } from '../storage/searchRepo.js';
+import type { DocPlace, SearchDoc, SearchRepo } from '../storage/searchRepo.js';
 import { searchableText, termCounts } from './tokenizer.js';
 
 const PASS_BATCH = 256;
@@ -50,8 +50,8 @@ export class SearchIndexer {
 
   /**
    * Index room events that are not in the stream the passes follow: history fetched into a gap
-   * (positions reserved there, which the cursor passed while they were free). Backfilled
-   * events below a room's timeline (negative positions) are not indexed.
+   * (positions reserved there, which the cursor passed while they were free) or below a room's
+   * timeline (negative positions).
    */
   indexHistory(events: StoredEvent[]): Promise<void> {
     this.enqueue(async () => {
@@ -81,18 +81,18 @@ export class SearchIndexer {
     while (upTo < target) {
       const events = await this.deps.reader.eventsSince(upTo, target, PASS_BATCH);
       const docs: SearchDoc[] = [];
-      const removals: number[] = [];
+      const removals: DocPlace[] = [];
       for (const ev of events) {
         if (ev.outlier || ev.rejected || ev.softFailed) continue;
         if (ev.pdu.type === 'm.room.redaction') {
           const target = await this.redactedTarget(ev);
-          if (target) removals.push(target.stream);
+          if (target) removals.push({ roomId: target.roomId, stream: target.stream });
           continue;
         }
         const doc = docOf(ev);
         if (doc) docs.push(doc);
       }
-      const kept = removals.length === 0 ? docs : docs.filter((d) => !removals.includes(d.stream));
+      const kept = removals.length === 0 ? docs : docs.filter((d) => !removals.some((r) => r.roomId === d.roomId && r.stream === d.stream));
       const next = events.length < PASS_BATCH ? target : events[events.length - 1].stream;
       // Nothing to index: move on in memory only (no fsync per receipt or typing change).
       if (kept.length > 0 || removals.length > 0) await this.deps.repo.write(kept, removals, next);
@@ -112,13 +112,14 @@ export class SearchIndexer {
 
   private async removeRedacted(eventId: string): Promise<void> {
     const ev = await this.deps.reader.getEvent(eventId);
-    if (ev && ev.stream > 0) await this.deps.repo.remove([ev.stream]);
+    if (ev && ev.stream !== 0) await this.deps.repo.remove([{ roomId: ev.roomId, stream: ev.stream }]);
   }
 }
 
 /** The index entry of an event, if it has searchable text (and was not redacted). */
 export function docOf(ev: StoredEvent): SearchDoc | undefined {
-  if (ev.redactedBy !== undefined || ev.stream <= 0) return undefined;
+  // Position 0: not in the timeline (rejected, soft-failed); negative: backfilled history.
+  if (ev.redactedBy !== undefined || ev.stream === 0) return undefined;
   const found = searchableText(ev.pdu.type, ev.pdu.content);
   if (!found) return undefined;
   const { tokens, length } = termCounts(found.text);

@@ -15,6 +15,18 @@ export function readU64(b: Buffer, offset = 0): number {
   return Number(b.readBigUInt64BE(offset));
 }
 
+/** A signed integer as 8 big-endian bytes, two's complement: the same bytes as u64 for n ≥ 0,
+ *  so a layout can start taking negative values without rewriting its keys. */
+export function i64(n: number): Buffer {
+  const b = Buffer.allocUnsafe(8);
+  b.writeBigInt64BE(BigInt(n));
+  return b;
+}
+
+export function readI64(b: Buffer, offset = 0): number {
+  return Number(b.readBigInt64BE(offset));
+}
+
 /** Join parts into one key: strings as UTF-8 followed by SEP, numbers as u64, Buffers verbatim. */
 export function key(...parts: Array<string | number | Buffer>): Buffer {
   const bufs: Buffer[] = [];

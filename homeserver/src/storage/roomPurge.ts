@@ -38,7 +38,7 @@ export class RoomPurge {
     for (const { userId } of members) out.del('userroom_member', key(userId, shortRoom));
     await out.deletePrefix('roomuser_member', key(shortRoom));
     await out.flush();
-    s.members.forget(members.map((m) => m.userId));
+    s.members.forget(members.map((m) => m.userId), shortRoom);
 
     // Timeline events, with everything indexed by their ID or stream position.
     const groups = new Set<number>(record ? [record.stateGroup] : []);
@@ -61,6 +61,22 @@ export class RoomPurge {
       }
       await out.flush();
     }
+
+    // History backfilled below the timeline (negative positions, in the stream of no one).
+    for (;;) {
+      const rows = await s.db.range<number>('roombackfill_event', { ...prefixRange(key(shortRoom)), limit: PAGE });
+      if (rows.length === 0) break;
+      const events = await s.events.byShorts(rows.map(([, short]) => short));
+      for (const [i, [k, short]] of rows.entries()) {
+        out.del('roombackfill_event', k);
+        const ev = events[i];
+        if (ev) await this.dropEvent(out, ev, groups);
+        purgedShorts.push(short);
+      }
+      await out.flush();
+    }
+    await out.deletePrefix('roombackfill_searchdoc', key(shortRoom));
+    await out.deletePrefix('roomstream_gap', key(shortRoom));
 
     // State groups (walking up delta parents), and outlier state events only they refer to.
     const seen = new Set<number>();

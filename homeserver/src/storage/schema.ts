@@ -271,7 +271,7 @@ export const KEYSPACES = {
 
   // ── search (search/; storage/searchRepo.ts) ───────────────────────────────
   /**
-   * short room u64 · token bytes · 0xFF · stream u64 → Posting { e: event ID, f: field ('b' body | 'n' name
+   * short room u64 · token bytes · 0xFF · stream i64 (negative: history backfilled below the timeline) → Posting { e: event ID, f: field ('b' body | 'n' name
    * | 't' topic), n: occurrences, l: tokens in the field }: the full-text index; a prefix query ranges over
    * the token bytes without the separator. The indexing cursor (every room event up to it is indexed,
    * redactions applied) is meta_value 'search_indexed'.
@@ -279,6 +279,8 @@ export const KEYSPACES = {
   roomtokenstream_posting: 'srch',
   /** stream u64 → { r: short room, t: tokens }: what an indexed event put in the index, to take it out on redaction */
   stream_searchdoc: 'srchdoc',
+  /** short room u64 · depth u64 (stream −depth, as roombackfill_event) → { r, t }: the same for backfilled history */
+  roombackfill_searchdoc: 'srchdocb',
 } as const;
 
 export type KeyspaceName = keyof typeof KEYSPACES;

@@ -1,9 +1,10 @@
 // The full-text search index: postings per (room, token, event) and, per indexed event,
 // the tokens it contributed (so a redaction can take them out again), plus the cursor up
 // to which the room stream has been indexed. Layouts: schema.ts roomtokenstream_posting,
-// stream_searchdoc, meta_value 'search_indexed'.
+// stream_searchdoc, roombackfill_searchdoc, meta_value 'search_indexed'. History backfilled
+// below the timeline has negative positions, which are per room (storage/timelineRepo.ts).
 import type { BatchOp, Database } from './db.js';
-import { key, prefixRange, readU64, u64 } from './keys.js';
+import { i64, key, readI64, u64 } from './keys.js';
 
 /** Which searchable key a posting came from (search.md "room_events"). */
 export type SearchField = 'b' | 'n' | 't';
@@ -34,6 +35,12 @@ interface DocRecord {
   t: string[];
 }
 
+/** An indexed event by its place: the room and its position there. */
+export interface DocPlace {
+  roomId: string;
+  stream: number;
+}
+
 export interface PostingHit {
   stream: number;
   token: string;
@@ -57,14 +64,14 @@ export class SearchRepo {
    * Add `docs`, take out the events at `removeStreams` and move the cursor to `upTo`,
    * in one atomic batch: a crash either keeps all of it or none (and re-indexes).
    */
-  async write(docs: SearchDoc[], removeStreams: number[], upTo: number): Promise<void> {
+  async write(docs: SearchDoc[], remove: DocPlace[], upTo: number): Promise<void> {
     const ops = await this.docOps(docs);
-    ops.push(...(await this.removalOps(removeStreams)));
+    ops.push(...(await this.removalOps(remove)));
     ops.push(this.db.put('meta_value', CURSOR_KEY, upTo));
     await this.db.write(ops);
   }
 
-  /** Add events that are not in the room stream (history fetched into a gap: positions the cursor passed while free). */
+  /** Add events that are not in the room stream (fetched history: below the timeline, or in a gap at positions the cursor passed while free). */
   async add(docs: SearchDoc[]): Promise<void> {
     const ops = await this.docOps(docs);
     if (ops.length > 0) await this.db.write(ops);
@@ -76,28 +83,30 @@ export class SearchRepo {
       const short = await this.roomShort(d.roomId);
       if (short === undefined) continue;
       for (const [token, n] of d.tokens) {
-        ops.push(this.db.put('roomtokenstream_posting', key(short, token, d.stream), { e: d.eventId, f: d.field, n, l: d.length } satisfies Posting));
+        ops.push(this.db.put('roomtokenstream_posting', key(short, token, i64(d.stream)), { e: d.eventId, f: d.field, n, l: d.length } satisfies Posting));
       }
-      ops.push(this.db.put('stream_searchdoc', key(d.stream), { r: short, t: [...d.tokens.keys()] } satisfies DocRecord));
+      const [space, k] = docKey(short, d.stream);
+      ops.push(this.db.put(space, k, { r: short, t: [...d.tokens.keys()] } satisfies DocRecord));
     }
     return ops;
   }
 
-  /** Take the events at these stream positions out of the index (redactions). */
-  async remove(streams: number[]): Promise<void> {
-    await this.db.write(await this.removalOps(streams));
+  /** Take these events out of the index (redactions). */
+  async remove(places: DocPlace[]): Promise<void> {
+    await this.db.write(await this.removalOps(places));
   }
 
-  private async removalOps(streams: number[]): Promise<BatchOp[]> {
-    if (streams.length === 0) return [];
-    const docs = await this.db.getMany<DocRecord>('stream_searchdoc', streams.map((s) => key(s)));
+  private async removalOps(places: DocPlace[]): Promise<BatchOp[]> {
     const ops: BatchOp[] = [];
-    streams.forEach((s, i) => {
-      const doc = docs[i];
-      if (!doc) return;
-      for (const t of doc.t) ops.push(this.db.del('roomtokenstream_posting', key(doc.r, t, s)));
-      ops.push(this.db.del('stream_searchdoc', key(s)));
-    });
+    for (const { roomId, stream } of places) {
+      const short = await this.roomShort(roomId);
+      if (short === undefined) continue;
+      const [space, k] = docKey(short, stream);
+      const doc = await this.db.get<DocRecord>(space, k);
+      if (!doc) continue;
+      for (const t of doc.t) ops.push(this.db.del('roomtokenstream_posting', key(doc.r, t, i64(stream))));
+      ops.push(this.db.del(space, k));
+    }
     return ops;
   }
 
@@ -106,12 +115,18 @@ export class SearchRepo {
     const short = await this.roomShort(roomId);
     if (short === undefined) return [];
     const head = Buffer.concat([u64(short), Buffer.from(prefix, 'utf8')]);
-    const rows = await this.db.range<Posting>('roomtokenstream_posting', prefixRange(head));
+    // Up to and including head · 0xFF · stream −1 (i64: eight 0xFF bytes), the greatest key there can be.
+    const rows = await this.db.range<Posting>('roomtokenstream_posting', { gte: head, lte: Buffer.concat([head, Buffer.alloc(9, 0xff)]) });
     // Key: 8-byte room, token bytes, 0xFF, 8-byte stream.
     return rows.map(([k, posting]) => ({
-      stream: readU64(k, k.length - 8),
+      stream: readI64(k, k.length - 8),
       token: k.toString('utf8', 8, k.length - 9),
       posting,
     }));
   }
+}
+
+/** Where an event's DocRecord lives: room-stream positions are global, backfilled (negative) ones per room. */
+function docKey(short: number, stream: number): ['stream_searchdoc' | 'roombackfill_searchdoc', Buffer] {
+  return stream > 0 ? ['stream_searchdoc', key(stream)] : ['roombackfill_searchdoc', key(short, -stream)];
 }

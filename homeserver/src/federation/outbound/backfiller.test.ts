@@ -41,7 +41,7 @@ async function joinAndBackfill(k: InboundKit, roomId: string, user: { userId: st
       ingest: k.ingest,
       servers: async () => [REMOTE],
       ...(opts.gaps ? { gaps: storedGaps(k.rooms.storage) } : {}),
-      ...(opts.search ? { onGapFilled: opts.search.indexer.indexHistory.bind(opts.search.indexer) } : {}),
+      ...(opts.search ? { onHistoryPlaced: opts.search.indexer.indexHistory.bind(opts.search.indexer) } : {}),
     }),
   );
   return { beforeJoin, join };
@@ -158,7 +158,7 @@ test('it should index fetched history for relations and timestamps: edits, react
   }
 });
 
-test('it should fill a hole in the middle of the history when /messages walks across it, in order, searchable, without notifying anyone', async () => {
+test('it should fill a hole in the middle of the history when /messages walks across it, in order, searchable (as is the history below the join), without notifying anyone', async () => {
   let search: SearchModule | undefined;
   const kit = await openInboundKit({
     clientRoutes: (k) => {
@@ -231,6 +231,12 @@ test('it should fill a hole in the middle of the history when /messages walks ac
     const found = await k.clientCall('POST', '/_matrix/client/v3/search', bea.token, { search_categories: { room_events: { search_term: 'missed' } } });
     assert.equal(found.status, 200, JSON.stringify(found.json));
     assert.equal(found.json.search_categories.room_events.count, missed.length, 'all 15, the 5 from the hole included');
+    // So is the history fetched from below our join.
+    const older = await k.clientCall('POST', '/_matrix/client/v3/search', bea.token, { search_categories: { room_events: { search_term: 'join' } } });
+    assert.deepEqual(
+      (older.json.search_categories.room_events.results as Array<{ result: { content: { body: string } } }>).map((r) => r.result.content.body),
+      ['before join'],
+    );
   })(kit).finally(() => kit.close());
 });
 

@@ -29,8 +29,9 @@ export interface BackfillerDeps {
   reader: Pick<RoomReader, 'timeline' | 'getEvents'>;
   client: FederationRequester;
   ingest: { ingestBackfill(origin: string, roomId: string, pdus: unknown[], gapAt?: number): Promise<number> };
-  /** History placed into a gap (in the room's order, not in the stream): for the search index. */
-  onGapFilled?: (events: StoredEvent[]) => Promise<void>;
+  /** History placed below the timeline or into a gap (in the room's order, not in the stream,
+   *  so the search indexer's stream cursor never sees it): for the search index. */
+  onHistoryPlaced?: (events: StoredEvent[]) => Promise<void>;
   /** The room's gaps below events in (after, upTo], newest first (storedGaps); absent: gaps are not filled. */
   gaps?: (roomId: string, after: number, upTo: number) => Promise<Array<{ stream: number; gap: TimelineGap }>>;
   /** Other servers with a joined member, best first. */
@@ -96,10 +97,16 @@ export class FederationBackfiller implements HistoryBackfill {
       if (!(await this.fetchInto(roomId, `gap ${stream}`, gap.missing, limit, stream))) continue;
       added = true;
       // Positions from the gap's low end up to its event were reserved for it: all of it is fetched history.
-      const placed = await this.d.reader.timeline(roomId, { after: gap.low - 1, upTo: stream - 1, dir: 'f', limit: BACKFILL_LIMIT });
-      await this.d.onGapFilled?.(placed).catch((err: unknown) => this.d.onWarning?.('indexing history fetched into a gap failed', { roomId, err: String(err) }));
+      await this.placed(roomId, gap.low - 1, stream - 1);
     }
     return added;
+  }
+
+  /** Hand the history now at positions (after, upTo] to onHistoryPlaced. */
+  private async placed(roomId: string, after: number, upTo: number): Promise<void> {
+    if (this.d.onHistoryPlaced === undefined) return;
+    const events = await this.d.reader.timeline(roomId, { after, upTo, dir: 'f', limit: BACKFILL_LIMIT });
+    await this.d.onHistoryPlaced(events).catch((err: unknown) => this.d.onWarning?.('indexing fetched history failed', { roomId, err: String(err) }));
   }
 
   /** Prev events of the room's earliest events that have no place here (unknown, or outliers). */
@@ -114,9 +121,13 @@ export class FederationBackfiller implements HistoryBackfill {
   private async fillNow(roomId: string, want: number): Promise<boolean> {
     // What a gap misses belongs in the gap (fillGaps), not below the timeline.
     const inGaps = new Set((await (this.d.gaps?.(roomId, 0, Number.MAX_SAFE_INTEGER) ?? [])).flatMap((g) => g.gap.missing));
+    const [lowest] = await this.d.reader.timeline(roomId, { after: BOTTOM, dir: 'f', limit: 1 });
     const frontier = (await this.frontier(roomId)).filter((id) => !inGaps.has(id));
-    if (frontier.length === 0) return false; // the room's beginning (the create event) is here
-    return this.fetchInto(roomId, 'bottom', frontier, Math.min(Math.max(want, 1) * 2, BACKFILL_LIMIT));
+    if (frontier.length === 0 || lowest === undefined) return false; // the room's beginning (the create event) is here
+    const added = await this.fetchInto(roomId, 'bottom', frontier, Math.min(Math.max(want, 1) * 2, BACKFILL_LIMIT));
+    // Placed right below what was the lowest event.
+    if (added) await this.placed(roomId, BOTTOM, lowest.stream - 1);
+    return added;
   }
 
   /** Ask the room's servers for the events before `frontier`; placed below the timeline, or into the gap at `gapAt`. */
