@@ -94,6 +94,9 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
   // Run before waiting for in-flight requests: they release waits (long-polls) so requests can end.
   // shutdownHooks run after the requests ended, so nothing writes behind a stopped consumer.
   const releaseHooks: Array<() => void> = [];
+  // Work that calls other servers starts once we listen: a peer answering our first transaction
+  // calls back at once (get_missing_events, state_ids, keys), and must find us up.
+  const afterListening: Array<() => Promise<void> | void> = [];
   const routes: Route<unknown, unknown>[] = [...discoveryRoutes({ publicBaseUrl })];
   // accounts, devices, profiles, UIA (users/accountsModule.ts). The ports are no-ops until the
   // rooms and E2EE services exist: replace accountPorts.membership/.profile/.deviceEvents then.
@@ -360,7 +363,7 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
       onWarning: (msg, extra) => logger.warn({ ...extra, area: 'federation-resync' }, msg),
       onInfo: (msg, extra) => logger.info({ ...extra, area: 'federation-resync' }, msg),
     });
-    partialStateResync.resumeAll();
+    afterListening.push(() => partialStateResync.resumeAll());
     shutdownHooks.push(() => partialStateResync.stop());
     federationRoomPorts.bindJoiner(
       new FederationRemoteJoiner({
@@ -403,7 +406,7 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
         ingest: remoteIngest,
         servers: (roomId) => federationSender.joinedServers(roomId),
         gaps: storedGaps(rooms.storage),
-        onGapFilled: (events) => search.indexer.indexHistory(events),
+        onHistoryPlaced: (events) => search.indexer.indexHistory(events),
         onWarning: (msg, extra) => logger.warn({ ...extra, area: 'federation-backfill' }, msg),
       }),
     );
@@ -488,7 +491,7 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
     }
   }
   routes.push(...federation.routesToMount());
-  await federation.start();
+  afterListening.push(() => federation.start());
   if (federation.enabled) {
     const outboundCatchUp = new OutboundCatchUp({
       cursor: new FederationOutboxRepo(db),
@@ -499,8 +502,10 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
       idle: () => federationSender.idle(),
       onError: (err, what) => logger.error({ err }, `federation: ${what} failed`),
     });
-    await outboundCatchUp.start();
-    await resendDeviceLists?.().catch((err: unknown) => logger.error({ err }, 'federation: re-sending device-list updates failed'));
+    afterListening.push(async () => {
+      await outboundCatchUp.start();
+      await resendDeviceLists?.().catch((err: unknown) => logger.error({ err }, 'federation: re-sending device-list updates failed'));
+    });
     // After rooms.drain (registered earlier): every event written has reached the sender.
     shutdownHooks.push(() => outboundCatchUp.stop());
   }
@@ -560,6 +565,7 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
     servers.push(server);
     logger.info({ listen: l.bind, tls: Boolean(l.tls_cert), server_name: config.server_name }, 'listening');
   }
+  for (const start of afterListening) await start();
 
   return {
     addresses: () => config.listeners.map((l) => l.bind),

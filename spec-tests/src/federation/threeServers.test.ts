@@ -5,8 +5,9 @@
 // Notifications", "Receipts", "Redactions"; client-server-api "Room events",
 // modules/event_replacements.md.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, afterEach, before, test } from 'node:test';
 import { makeFederationPki, startFederatedServer, type FederatedServer, type FederationPki } from '../harness/federation.js';
+import { testFailed } from '../harness/hooks.js';
 import { createRoom, enc, expectOk, rawRequest, registerUser, txnId } from '../harness/http.js';
 import { uniq } from '../harness/util.js';
 import {
@@ -41,6 +42,11 @@ before(async () => {
   alice = { server: hrServer, user: await registerUser(hrServer, 'alice') };
   bob = { server: legalServer, user: await registerUser(legalServer, 'bob') };
   carol = { server: engServer, user: await registerUser(engServer, 'carol') };
+});
+
+afterEach((t) => {
+  if (!testFailed(t)) return;
+  for (const s of [hrServer, legalServer, engServer]) s?.server.dumpLogs(`a three-server test failed (${s.serverName})`);
 });
 
 after(async () => {
@@ -266,7 +272,8 @@ test('it should converge all three servers to the same resolved state after a pa
         const edState = await getState(m, roomId, 'm.room.member', ed.user.userId);
         const name = (await getState(m, roomId, 'm.room.name'))?.name;
         const carolLevel = (await getState(m, roomId, 'm.room.power_levels'))?.users?.[carol.user.userId];
-        return topic === 'topic from hr' && edState?.membership === 'ban' && name === 'Renamed by legal' && carolLevel === 0;
+        if (topic === 'topic from hr' && edState?.membership === 'ban' && name === 'Renamed by legal' && carolLevel === 0) return true;
+        throw new Error(`it shows topic ${topic}, ed ${edState?.membership}, name ${name}, carol's level ${carolLevel}`);
       },
       90_000,
     );

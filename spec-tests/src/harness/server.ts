@@ -86,7 +86,8 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     '--data', dataDir,
     '--open-registration',
     ...(opts.rateLimit ? [] : ['--no-rate-limit']),
-    '--log-level', 'warn',
+    // PARLEY_TEST_LOG_LEVEL=debug shows what a failing test's servers did.
+    '--log-level', process.env.PARLEY_TEST_LOG_LEVEL ?? 'warn',
     ...(opts.registrationSharedSecret !== undefined ? ['--registration-shared-secret', opts.registrationSharedSecret] : []),
     ...(opts.extraArgs ?? []),
   ];
