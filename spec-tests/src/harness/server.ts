@@ -126,6 +126,10 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     const c = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
     child = c;
     live.add(c);
+    // A server must not keep the test process alive by itself (e.g. the others of a set whose
+    // start failed, never handed to an after hook): at exit, the handler above kills it.
+    c.unref();
+    for (const pipe of [c.stdout, c.stderr]) (pipe as unknown as { unref?: () => void } | null)?.unref?.();
     c.stdout?.on('data', (d: Buffer) => append('[out] ', d));
     c.stderr?.on('data', (d: Buffer) => append('[err] ', d));
     exited = new Promise<StopResult>((resolve) => {
