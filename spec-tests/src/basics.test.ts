@@ -36,6 +36,9 @@ describe('discovery and CORS', () => {
       assert.ok(stability === 'stable' || stability === 'unstable', `room version ${ver} has stability ${String(stability)}`);
     }
     assert.equal(rv.available[rv.default], 'stable', 'the default room version should be stable');
+    // rooms/_index.md: versions 1 and 2 are stable too, and rooms of them can be created (as in Synapse).
+    assert.equal(rv.available['1'], 'stable');
+    assert.equal(rv.available['2'], 'stable');
     if (caps['m.change_password'] !== undefined) assert.equal(typeof caps['m.change_password'].enabled, 'boolean');
   });
 

@@ -35,11 +35,23 @@ export interface Pdu {
   [extra: string]: JsonValue | undefined;
 }
 
+/**
+ * Room versions 1 and 2 reference events as `[event_id, {sha256}]` pairs. The server holds
+ * `prev_events`/`auth_events` as bare IDs and keeps each pair's hash object here, in order,
+ * so that the signed wire form can be rebuilt exactly (core/eventRefs.ts). Absent for v3+.
+ */
+export interface RefHashes {
+  prev: JsonObject[];
+  auth: JsonObject[];
+}
+
 /** A PDU together with its (computed) event ID and room ID, as the server holds it. */
 export interface RoomEvent {
   eventId: string;
   roomId: string;
   pdu: Pdu;
+  /** v1/v2 only: the hashes of the event references, see RefHashes. */
+  refHashes?: RefHashes;
 }
 
 /** A state key of the room state map: `${type}\u0000${stateKey}`. */

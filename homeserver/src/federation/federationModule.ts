@@ -24,6 +24,7 @@ import type { Database } from '../storage/db.js';
 import { FederationQueueRepo } from '../storage/federationQueueRepo.js';
 import { RemoteKeysRepo } from '../storage/remoteKeysRepo.js';
 import { mountFederationRoutes } from './routeAdapter.js';
+import { federationPdu } from './serve/roomEventsAdapter.js';
 
 export const PARLEY_VERSION = '0.1.0';
 
@@ -135,7 +136,7 @@ export function createFederationModule(deps: FederationModuleDeps): FederationMo
   };
 }
 
-/** Stored events in their federation form: without `unsigned`, which is ours alone. */
+/** Stored events in their federation form (federationPdu). */
 export function pduSource(reader: Pick<RoomReader, 'getEvents'>): PduSource {
   return {
     async getPdus(eventIds) {
@@ -143,8 +144,7 @@ export function pduSource(reader: Pick<RoomReader, 'getEvents'>): PduSource {
       const out = new Map<string, Pdu>();
       for (const e of events) {
         if (e === undefined) continue;
-        const { unsigned: _unsigned, ...pdu } = e.pdu as Pdu & { unsigned?: unknown };
-        out.set(e.eventId, pdu as Pdu);
+        out.set(e.eventId, federationPdu(e));
       }
       return out;
     },

@@ -40,13 +40,12 @@ export interface CreateRoomDeps {
 }
 
 /**
- * Versions new rooms may use: the ones GET /capabilities advertises. Every version with
- * hash event IDs (v3+; the core applies each version's rules by flags); v1/v2 need
- * server-assigned event IDs, which only the federation joiners build.
+ * Versions new rooms may use: the ones GET /capabilities advertises. Every known version (the
+ * core applies each version's rules by flags; v1/v2 events get `$random:server` IDs and
+ * reference pairs in pipeline/finalizeEvent.ts), as Synapse offers them.
  */
 export function creatableRoomVersion(id: string): RoomVersionRules | undefined {
-  const rules = roomVersion(id);
-  return rules && rules.eventIdFormat !== 'v1' ? rules : undefined;
+  return roomVersion(id);
 }
 
 const PRESET_STATE: Record<Preset, { join_rule: string; guest_access: string }> = {

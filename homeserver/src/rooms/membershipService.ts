@@ -3,6 +3,7 @@
 // deactivation, profileChanged on a new displayname/avatar).
 // Spec: client-server-api/_index.md "Room membership", "Joining rooms", "Leaving rooms",
 // "Banning users in a room", "Events on Change of Profile Information".
+import { toWire } from '@parley/federation/core/eventRefs';
 import { isValidRoomAlias, isValidRoomId, serverNameOf } from '@parley/federation/core/ids';
 import { powerLevelsOf, userPowerLevel } from '@parley/federation/core/auth/index';
 import { roomVersion } from '@parley/federation/core/roomVersions';
@@ -169,7 +170,7 @@ export class MembershipService {
       const e = await this.deps.reader.currentStateEvent(roomId, type, stateKey);
       if (!e) continue;
       const { unsigned: _u, ...pdu } = e.pdu as Pdu & { unsigned?: unknown };
-      out.push(pdu as Pdu);
+      out.push(toWire(pdu as Pdu, e.refHashes));
     }
     return out;
   }

@@ -8,6 +8,7 @@
 // group has staged. The in-memory head moves only after the batch is durable.
 // Spec: server-server-api.md "Checks performed on receipt of a PDU", "Rejection",
 // "Soft failure", "Room State Resolution".
+import { refHashesOf } from '@parley/federation/core/eventRefs';
 import { redact } from '@parley/federation/core/redaction';
 import type { StateLookup } from '@parley/federation/core/auth/index';
 import type { RoomVersionRules } from '@parley/federation/core/roomVersions';
@@ -223,6 +224,7 @@ export class RemoteSession {
         eventId: e.eventId,
         roomId: this.roomId,
         pdu: e.pdu,
+        ...refHashesOf(e),
         stream: 0,
         outlier: true,
         shortEvent,
@@ -315,6 +317,7 @@ export class RemoteSession {
       eventId: event.eventId,
       roomId: this.roomId,
       pdu: event.pdu,
+      ...refHashesOf(event),
       stream,
       outlier: true,
       shortEvent,
@@ -378,6 +381,7 @@ export class RemoteSession {
       eventId,
       roomId: this.roomId,
       pdu,
+      ...refHashesOf(event),
       stream,
       shortEvent,
       shortRoom,
@@ -511,6 +515,7 @@ export class RemoteSession {
       eventId: event.eventId,
       roomId: this.roomId,
       pdu: event.pdu,
+      ...refHashesOf(event),
       stream: p.rejected === undefined ? p.stream : 0,
       shortEvent,
       shortRoom,

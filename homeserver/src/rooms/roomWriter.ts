@@ -9,7 +9,8 @@
 import { roomIdOfCreateEvent } from '@parley/federation/core/eventId';
 import type { StateLookup } from '@parley/federation/core/auth/index';
 import type { RoomVersionRules } from '@parley/federation/core/roomVersions';
-import type { RoomEvent } from '@parley/federation/core/types';
+import { referenceHashObject, usesRefPairs } from '@parley/federation/core/eventRefs';
+import type { JsonObject, RoomEvent } from '@parley/federation/core/types';
 import type { RoomOutputs } from '../events/outputs.js';
 import { notFound, roomInUse } from '../http/errors.js';
 import { Batch } from '../storage/batch.js';
@@ -133,7 +134,7 @@ export class RoomWriter {
       const positions: number[] = [];
       let staged: Staged[] = [];
       try {
-        const first: RoomEvent = { eventId: create.eventId, roomId, pdu: create.pdu };
+        const first: RoomEvent = { roomId, ...create };
         const res = await this.stageAll(genesis, [first, ...spec.then(roomId)], batch, undefined, positions);
         staged = res.staged;
         await batch.commit(storage.db);
@@ -289,9 +290,23 @@ export class RoomWriter {
     const { rules } = head;
     const pdu = placeDraft(draft, { roomId: head.record.roomId, extremities: head.record.extremities }, rules, this.now());
     const auth = await Promise.all(authSelection(pdu, rules).map(([t, k]) => headStateEvent(this.deps.storage, head, t, k)));
-    pdu.auth_events = auth.filter((e): e is EventRecord => e !== undefined).map((e) => e.eventId);
-    const { pdu: signed, eventId } = finalizeEvent(pdu, rules, this.deps.signer);
-    return { eventId, roomId: head.record.roomId, pdu: signed };
+    const authEvents = auth.filter((e): e is EventRecord => e !== undefined);
+    pdu.auth_events = authEvents.map((e) => e.eventId);
+    // v1/v2: each reference is paired with the referenced event's reference hash.
+    const refs = usesRefPairs(rules) ? { prev: await this.refsTo(head, pdu.prev_events), auth: authEvents.map((e) => referenceHashObject(e, rules)) } : undefined;
+    return { roomId: head.record.roomId, ...finalizeEvent(pdu, rules, this.deps.signer, refs) };
+  }
+
+  /** The reference hash objects of events of the room (staged or stored), in order. */
+  private async refsTo(head: RoomHead, eventIds: string[]): Promise<JsonObject[]> {
+    const staged = new Map([...(head.staged?.values() ?? [])].map((r) => [r.eventId, r]));
+    const stored = await this.deps.storage.events.byIds(eventIds.filter((id) => !staged.has(id)));
+    let k = 0;
+    return eventIds.map((id) => {
+      const e = staged.get(id) ?? stored[k++];
+      if (!e) throw new Error(`prev event ${id} is not stored`);
+      return referenceHashObject(e, head.rules);
+    });
   }
 
   private async head(roomId: string): Promise<RoomHead | undefined> {

@@ -1,7 +1,7 @@
 // The contract between the room service (writer of room data) and its readers
 // (sync, pagination, membership queries, federation later). Readers depend on
 // these interfaces only, never on the storage layout.
-import type { JsonObject, Pdu, StateKey } from '@parley/federation/core/types';
+import type { JsonObject, Pdu, RefHashes, StateKey } from '@parley/federation/core/types';
 
 export type Membership = 'join' | 'invite' | 'leave' | 'ban' | 'knock';
 
@@ -11,6 +11,8 @@ export interface StoredEvent {
   roomId: string;
   /** The PDU; its content is already pruned if the event was redacted. */
   pdu: Pdu;
+  /** Room versions 1/2: the hashes of the pairs in prev_events/auth_events (the PDU holds bare IDs). */
+  refHashes?: RefHashes;
   /** Position in the global stream (the /sync token space). 0 for outliers. */
   stream: number;
   /** Set when a redaction was applied: the redaction event's ID. */

@@ -6,6 +6,7 @@
 // rooms/v8.md (join_authorised_via_users_server's server signs restricted joins).
 import { hasValidContentHash } from '@parley/federation/core/hashes';
 import { eventIdOf, roomIdOf } from '@parley/federation/core/eventId';
+import { fromWire, toWire } from '@parley/federation/core/eventRefs';
 import { serverNameOf } from '@parley/federation/core/ids';
 import { checkPduFormat } from '@parley/federation/core/pduFormat';
 import { redact } from '@parley/federation/core/redaction';
@@ -30,7 +31,10 @@ export interface VerifiedPdu extends RoomEvent {
 
 export type Parsed = { ok: true; event: RoomEvent } | { ok: false; eventId?: string; error: string };
 
-/** Format check and event ID. The ID is reported even for malformed PDUs when it can be computed. */
+/**
+ * Format check and event ID. The ID is reported even for malformed PDUs when it can be computed.
+ * v1/v2 reference pairs become bare IDs here (the boundary), their hashes kept in `refHashes`.
+ */
 export function parsePdu(raw: unknown, rules: RoomVersionRules): Parsed {
   const problem = checkPduFormat(raw, rules);
   let eventId: string | undefined;
@@ -40,10 +44,10 @@ export function parsePdu(raw: unknown, rules: RoomVersionRules): Parsed {
     eventId = undefined;
   }
   if (problem !== undefined) return { ok: false, ...(eventId ? { eventId } : {}), error: `Invalid PDU: ${problem}` };
-  const pdu = raw as Pdu;
+  const { pdu, refHashes } = fromWire(raw as Pdu, rules);
   const roomId = roomIdOf(pdu, rules);
   if (eventId === undefined || roomId === undefined) return { ok: false, error: 'Invalid PDU: no event or room ID' };
-  return { ok: true, event: { eventId, roomId, pdu } };
+  return { ok: true, event: { eventId, roomId, pdu, ...(refHashes ? { refHashes } : {}) } };
 }
 
 /** Signature and hash checks (steps 2 and 3). */
@@ -53,7 +57,9 @@ export async function verifyPdu(
   keys: SignatureChecker,
 ): Promise<{ ok: true; event: VerifiedPdu } | { ok: false; error: string }> {
   const { pdu } = event;
+  // Hashes and signatures cover the wire form (v1/v2: with the reference pairs).
   const redacted = redact(pdu, rules);
+  const redactedWire = toWire(redacted, event.refHashes);
   const atTs = keyValidityTs(rules, pdu.origin_server_ts);
   const required = new Set<string>();
   const senderServer = serverNameOf(pdu.sender);
@@ -63,17 +69,17 @@ export async function verifyPdu(
     const idServer = serverNameOf(event.eventId);
     if (idServer !== undefined) required.add(idServer);
   }
-  const checks = await Promise.all([...required].map((s) => keys.verifyJsonSignedBy(redacted as JsonObjectLike, s, atTs)));
+  const checks = await Promise.all([...required].map((s) => keys.verifyJsonSignedBy(redactedWire as JsonObjectLike, s, atTs)));
   const unsigned = [...required].filter((_, i) => !checks[i]);
   if (unsigned.length > 0) return { ok: false, error: `Missing or invalid signature of ${unsigned.join(', ')}` };
 
   const alsoSignedBy = new Set<string>();
   const via = pdu.content.join_authorised_via_users_server;
   const viaServer = typeof via === 'string' && rules.restrictedJoins ? serverNameOf(via) : undefined;
-  if (viaServer !== undefined && !required.has(viaServer) && (await keys.verifyJsonSignedBy(redacted as JsonObjectLike, viaServer, atTs))) {
+  if (viaServer !== undefined && !required.has(viaServer) && (await keys.verifyJsonSignedBy(redactedWire as JsonObjectLike, viaServer, atTs))) {
     alsoSignedBy.add(viaServer);
   }
-  const hashOk = hasValidContentHash(pdu);
+  const hashOk = hasValidContentHash(toWire(pdu, event.refHashes));
   // `unsigned` is the sender's annotation, not part of the event: we compute our own.
   const { unsigned: _unsigned, ...kept } = hashOk ? pdu : redacted;
   return {

@@ -3,6 +3,7 @@
 // The returned event must be ours (same event ID) and carry a valid signature of the
 // invitee's server. Spec: server-server-api.md "Inviting to a room" (invites-v2.yaml).
 import { eventIdOf } from '@parley/federation/core/eventId';
+import { toWire } from '@parley/federation/core/eventRefs';
 import { serverNameOf } from '@parley/federation/core/ids';
 import { redact } from '@parley/federation/core/redaction';
 import { roomVersion } from '@parley/federation/core/roomVersions';
@@ -34,7 +35,7 @@ export class FederationRemoteInviter implements RemoteInviter {
       destination,
       method: 'PUT',
       path: `/_matrix/federation/v2/invite/${enc(event.roomId)}/${enc(event.eventId)}`,
-      body: { event: event.pdu, room_version: version, invite_room_state: inviteRoomState } as unknown as JsonObject,
+      body: { event: toWire(event.pdu, event.refHashes), room_version: version, invite_room_state: inviteRoomState } as unknown as JsonObject,
     });
     if (!res.ok) throw asClientError(res, `invite via ${destination} failed`);
     const returned = res.body?.event;

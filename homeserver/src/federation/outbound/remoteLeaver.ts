@@ -7,6 +7,7 @@
 // Spec: server-server-api.md "Leaving Rooms (Rejecting Invites)" (leaving.yaml, leaving-v2.yaml).
 import { randomBytes } from 'node:crypto';
 import { eventIdOf } from '@parley/federation/core/eventId';
+import { fromWire, referenceHashObject, usesRefPairs } from '@parley/federation/core/eventRefs';
 import { serverNameOf } from '@parley/federation/core/ids';
 import { roomVersion, type RoomVersionRules } from '@parley/federation/core/roomVersions';
 import type { JsonObject, Pdu, RoomEvent } from '@parley/federation/core/types';
@@ -70,20 +71,22 @@ export class FederationRemoteLeaver implements RemoteLeaver {
         lastError = asClientError(sent, `send_leave via ${server} failed`);
         continue;
       }
-      await this.record(rules, { eventId, roomId, pdu: leave });
+      await this.record(rules, { eventId, roomId, ...fromWire(leave, rules) });
       return { eventId };
     }
     // Nobody in the room could be reached (or all refused): reject here only.
     this.deps.onWarning?.('rejecting an invite locally: no server of the room took the leave', { roomId, userId, error: lastError?.message });
     const rules = rulesOfRoom ?? this.rulesOf(membership.pdu);
+    // v1/v2 reference the membership by an [ID, reference hash] pair.
+    const ref = usesRefPairs(rules) ? [membershipEventId, referenceHashObject(membership, rules)] : membershipEventId;
     const leave = this.sign(
       {
         room_id: roomId,
         type: 'm.room.member',
         sender: userId,
         state_key: userId,
-        prev_events: [membershipEventId],
-        auth_events: [membershipEventId],
+        prev_events: [ref],
+        auth_events: [ref],
         depth: membership.pdu.depth + 1,
       } as unknown as JsonObject,
       rules,
@@ -91,7 +94,7 @@ export class FederationRemoteLeaver implements RemoteLeaver {
       content,
     );
     const eventId = eventIdOf(leave, rules);
-    await this.record(rules, { eventId, roomId, pdu: leave });
+    await this.record(rules, { eventId, roomId, ...fromWire(leave, rules) });
     return { eventId };
   }
 

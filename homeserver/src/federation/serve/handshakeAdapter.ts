@@ -6,6 +6,7 @@
 // "Leaving Rooms (Rejecting Invites)", "Inviting to a room".
 import { FederationError, fedBadJson, fedForbidden, fedIncompatibleVersion, fedNotFound } from '@parley/federation/api/errors';
 import { authEventTypesFor, checkEventAuth } from '@parley/federation/core/auth/index';
+import { referenceHashObject, toWire, usesRefPairs } from '@parley/federation/core/eventRefs';
 import { serverNameOf } from '@parley/federation/core/ids';
 import { roomVersion, type RoomVersionRules } from '@parley/federation/core/roomVersions';
 import type { JsonObject, Pdu, RoomEvent } from '@parley/federation/core/types';
@@ -70,14 +71,26 @@ export class MembershipHandshakeAdapter implements MembershipHandshakePort {
     };
     const keys = authEventTypesFor(pdu, rules);
     const authEvents = await Promise.all(keys.map(([t, k]) => this.deps.reader.currentStateEvent(roomId, t, k)));
-    pdu.auth_events = authEvents.filter((e): e is StoredEvent => e !== undefined).map((e) => e.eventId);
+    const auth = authEvents.filter((e): e is StoredEvent => e !== undefined);
+    pdu.auth_events = auth.map((e) => e.eventId);
     // Refuse now what the room would refuse later (Synapse does the same).
     const lookup = await currentLookup(this.deps.reader, roomId, [['m.room.create', ''], ['m.room.power_levels', ''], ...keys]);
     const createEventId = rules.roomIdIsCreateEventHash ? '$' + roomId.slice(1) : (await this.deps.reader.currentStateEvent(roomId, 'm.room.create', ''))?.eventId;
     const res = checkEventAuth({ eventId: '$template', roomId, pdu }, lookup, rules, createEventId ? { createEventId } : {});
     if (!res.allowed) throw fedForbidden(`${res.reason} (auth rule ${res.rule})`);
-    const { hashes: _h, signatures: _s, ...template } = pdu;
+    // v1/v2: the joining server signs the reference pairs we hand it (rooms/v1.md "Event format").
+    const refs = usesRefPairs(rules) ? { prev: await this.refsTo(pdu.prev_events, rules), auth: auth.map((e) => referenceHashObject(e, rules)) } : undefined;
+    const { hashes: _h, signatures: _s, ...template } = toWire(pdu, refs);
     return { roomVersion: version, event: template as JsonObject };
+  }
+
+  /** The reference hash objects of the given (stored) events, in order. */
+  private async refsTo(eventIds: string[], rules: RoomVersionRules): Promise<JsonObject[]> {
+    const events = await this.deps.reader.getEvents(eventIds);
+    return events.map((e, i) => {
+      if (!e) throw new FederationError(500, 'M_UNKNOWN', `Missing event ${eventIds[i]}`);
+      return referenceHashObject(e, rules);
+    });
   }
 
   /** True once the room has its full state, false if that takes longer than `ms`. */
@@ -102,7 +115,7 @@ export class MembershipHandshakeAdapter implements MembershipHandshakePort {
     const stored = await this.accept(origin, { ...ev, pdu: signed });
     const before = (await this.deps.reader.stateBefore(eventId)) ?? new Map();
     const stateEvents = (await this.deps.reader.getEvents([...before.values()])).filter(isStored);
-    const chain = await this.authChain([...stateEvents.flatMap((e) => e.pdu.auth_events), ...signed.auth_events]);
+    const chain = await this.authChain([...stateEvents.flatMap((e) => e.pdu.auth_events), ...stored.pdu.auth_events]);
     const joinedServers = new Set<string>();
     for (const m of await this.deps.reader.members(roomId)) {
       const s = serverNameOf(m.userId);
@@ -133,7 +146,7 @@ export class MembershipHandshakeAdapter implements MembershipHandshakePort {
     const events = (await this.deps.reader.getEvents(ids)).filter(isStored);
     return {
       // knocks.yaml (v1.16+): full PDUs in the room version's format, including m.room.create.
-      knock_room_state: events.map((e) => e.pdu as unknown as JsonObject),
+      knock_room_state: events.map((e) => federationPdu(e) as unknown as JsonObject),
     };
   }
 

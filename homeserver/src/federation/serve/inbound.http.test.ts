@@ -3,7 +3,11 @@
 // handshake as the resident server, invites of our users.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { stateKeyOf } from '@parley/federation/core/types';
+import { canonicalJson } from '@parley/federation/core/canonicalJson';
+import { referenceHashObject } from '@parley/federation/core/eventRefs';
+import { roomVersion } from '@parley/federation/core/roomVersions';
+import { stateKeyOf, type JsonObject, type Pdu } from '@parley/federation/core/types';
+import { hashAndSignEvent, signEvent, verifyEventSignature } from '@parley/federation/signing/signEvent';
 import { openInboundKit, REMOTE, US, type InboundKit } from '../testing/inboundKit.js';
 import { FakeRemoteServer } from '../testing/fakeRemote.js';
 import { inboundFederationRoutes } from './inboundRoutes.js';
@@ -221,5 +225,59 @@ test('it should answer profile and directory queries about our users and aliases
     assert.deepEqual(profile.json, { displayname: 'Alice' });
     const ghost = await k.fedCall('GET', `${F}/v1/query/profile?user_id=${encodeURIComponent(`@ghost:${US}`)}`);
     assert.equal(ghost.status, 404);
+  });
+});
+
+test('it should serve a v1 room: make_join pairs each reference with its reference hash, signed v1 joins and messages are accepted, and /event returns them byte for byte', async () => {
+  await withKit(async (k) => {
+    const rules = roomVersion('1')!;
+    const roomId = await k.createRoom('alice', '1');
+    const carol = k.remote.user('carol');
+    const r = encodeURIComponent(roomId);
+    const make = await k.fedCall('GET', `${F}/v1/make_join/${r}/${encodeURIComponent(carol)}?ver=1`);
+    assert.equal(make.status, 200, JSON.stringify(make.json));
+    assert.equal(make.json.room_version, '1');
+    const tpl = make.json.event as Pdu;
+    const refs = [...tpl.prev_events, ...tpl.auth_events] as unknown as Array<[string, JsonObject]>;
+    assert.ok(refs.length >= 3 && refs.every((ref) => Array.isArray(ref) && ref[0].endsWith(`:${US}`)), 'v1 templates reference events by [ID, hash] pairs');
+    for (const [id, hash] of refs) assert.deepEqual(hash, referenceHashObject((await k.rooms.reader.getEvent(id))!, rules));
+
+    // The remote completes and signs the template as it is (pairs included), with an ID of its own.
+    const join = hashAndSignEvent({ ...tpl, event_id: `$join1:${REMOTE}`, hashes: { sha256: '' }, signatures: {} }, rules, REMOTE, k.remote.key);
+    const sent = await k.fedCall('PUT', `${F}/v2/send_join/${r}/${encodeURIComponent(join.event_id!)}`, join);
+    assert.equal(sent.status, 200, JSON.stringify(sent.json));
+    assert.equal(canonicalJson(sent.json.event), canonicalJson(signEvent(join, rules, US, k.ourKey) as never), 'the join comes back as signed, co-signed by us');
+    const state = sent.json.state as Pdu[];
+    for (const e of state) assert.ok(verifyEventSignature(e, rules, US, k.ourKey.keyId, k.ourKey.publicKey), `our signature on ${e.type} verifies`);
+    assert.equal((await k.rooms.reader.membership(roomId, carol))?.membership, 'join');
+
+    // A message on top of the join, referencing it and the state by pairs, over /send.
+    const pair = (e: Pdu) => [e.event_id, referenceHashObject({ pdu: e }, rules)];
+    const stateOf = (type: string) => state.find((e) => e.type === type)!;
+    const msg = hashAndSignEvent(
+      {
+        event_id: `$msg1:${REMOTE}`,
+        room_id: roomId,
+        type: 'm.room.message',
+        sender: carol,
+        content: { msgtype: 'm.text', body: 'hello v1' },
+        origin_server_ts: Date.now(),
+        depth: join.depth + 1,
+        prev_events: [pair(join)],
+        auth_events: [pair(stateOf('m.room.create')), pair(stateOf('m.room.power_levels')), pair(join)],
+        hashes: { sha256: '' },
+        signatures: {},
+      } as unknown as Pdu,
+      rules,
+      REMOTE,
+      k.remote.key,
+    );
+    const txn = await k.fedCall('PUT', `${F}/v1/send/v1txn`, { origin: REMOTE, origin_server_ts: Date.now(), pdus: [msg] });
+    assert.deepEqual(txn.json.pdus, { [msg.event_id!]: {} });
+    const held = (await k.rooms.reader.getEvent(msg.event_id!))!;
+    assert.deepEqual(held.pdu.prev_events, [join.event_id], 'held with bare IDs');
+    const got = await k.fedCall('GET', `${F}/v1/event/${encodeURIComponent(msg.event_id!)}`);
+    assert.equal(got.status, 200);
+    assert.equal(canonicalJson(got.json.pdus[0]), canonicalJson(msg as never), 'served exactly as it was signed');
   });
 });

@@ -4,6 +4,7 @@
 // Spec: server-server-api.md "Retrieving events", "Backfilling and retrieving missing events".
 import { fedNotFound } from '@parley/federation/api/errors';
 import type { RoomEventsPort } from '@parley/federation/ports';
+import { toWire } from '@parley/federation/core/eventRefs';
 import type { Pdu } from '@parley/federation/core/types';
 import type { RoomReader, StoredEvent } from '../../rooms/types.js';
 import { assertServerInRoom, type AccessReader } from './access.js';
@@ -112,8 +113,11 @@ export class RoomEventsAdapter implements RoomEventsPort {
 
 const inRoom = (roomId: string) => (e: StoredEvent | undefined): e is StoredEvent => e !== undefined && e.roomId === roomId && e.rejected === undefined;
 
-/** A stored event as it goes over federation: without `unsigned`, which is ours alone. */
-export function federationPdu(ev: StoredEvent): Pdu {
+/**
+ * A stored event as it goes over federation: without `unsigned`, which is ours alone, and in
+ * v1/v2 with its reference pairs rebuilt (exactly what was signed).
+ */
+export function federationPdu(ev: Pick<StoredEvent, 'pdu' | 'refHashes'>): Pdu {
   const { unsigned: _u, ...pdu } = ev.pdu;
-  return pdu as Pdu;
+  return toWire(pdu as Pdu, ev.refHashes);
 }

@@ -2,6 +2,7 @@
 // (event, ID mapping, timeline, global stream, state group, current state,
 // membership, transaction, redaction, room tip) into the batch. Nothing is
 // written until the batch commits; the returned head is the room after the event.
+import { refHashesOf, toWire } from '@parley/federation/core/eventRefs';
 import { redact } from '@parley/federation/core/redaction';
 import type { RoomEvent } from '@parley/federation/core/types';
 import type { Batch } from '../../storage/batch.js';
@@ -34,7 +35,8 @@ export async function stageEvent(
 ): Promise<Staged> {
   const { rules } = head;
   const { pdu, eventId } = event;
-  checkFormat(pdu, rules);
+  // The size and format limits apply to the event as it goes over federation.
+  checkFormat(toWire(pdu, event.refHashes), rules);
 
   const lookup = await stateLookupFor(storage, head, [['m.room.create', ''], ['m.room.power_levels', ''], ...authSelection(pdu, rules)]);
   authorize(event, lookup, rules, pdu.type === 'm.room.create' ? undefined : head.record.createEventId);
@@ -45,6 +47,7 @@ export async function stageEvent(
     eventId,
     roomId: event.roomId,
     pdu,
+    ...refHashesOf(event),
     stream,
     shortEvent,
     shortRoom: head.shortRoom,
