@@ -116,8 +116,25 @@ export interface PduSource {
 export interface InboundTransactionPort {
   /** A result per event ID: `{}` when accepted (or soft-failed), `{error}` otherwise. */
   ingestPdus(origin: string, pdus: unknown[]): Promise<Map<string, { error?: string }>>;
+  /**
+   * Optional: ingestPdus, writing the transaction's answer (for TransactionResultStore) in the
+   * same atomic write as its last PDUs — one durable write per transaction, and never an answer
+   * without the PDUs it acknowledges. `kept` says what became of it: 'stored' (durable with the
+   * PDUs); 'separate' (not written: the PDUs went in several writes, or `answer` returned
+   * undefined — the caller stores it itself); 'unkept' (a write of the transaction failed: the
+   * answer must not be kept, so that a retry is ingested again).
+   */
+  ingestPdusKeepingAnswer?(origin: string, pdus: unknown[], keep: AnswerToKeep): Promise<{ results: Map<string, { error?: string }>; kept: 'stored' | 'separate' | 'unkept' }>;
   /** Each EDU is dispatched by type; unknown types and bad content are ignored (EDUs are best-effort). */
   handleEdus(origin: string, edus: Edu[]): Promise<void>;
+}
+
+/** A /send answer to write with the transaction's PDUs (InboundTransactionPort.ingestPdusKeepingAnswer). */
+export interface AnswerToKeep {
+  txnId: string;
+  ts: number;
+  /** The answer for every PDU's result; undefined when it cannot be kept yet (the caller keeps it later). */
+  answer(results: ReadonlyMap<string, { error?: string }>): JsonObject | undefined;
 }
 
 /** Reading the room graph for another server (each call checks that `origin` may see it). */

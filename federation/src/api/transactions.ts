@@ -1,8 +1,9 @@
 // PUT /_matrix/federation/v1/send/{txnId}: a transaction of PDUs and EDUs from `origin`.
 // At most 50 PDUs and 100 EDUs (else 400); a retried transaction (same origin and txnId)
 // gets the first answer without being processed again; one result per PDU; a rejected
-// PDU never fails the request. Spec: server-server-api.md "Transactions", "Rejection";
-// transactions.yaml.
+// PDU never fails the request. With a durable answer store, the answer is written in the same
+// atomic write as the transaction's last PDUs when the port can (ingestPdusKeepingAnswer).
+// Spec: server-server-api.md "Transactions", "Rejection"; transactions.yaml.
 import type { JsonObject } from '../core/types.js';
 import type { Edu, InboundTransactionPort, TransactionResultStore } from '../ports.js';
 import { FederationError, guarded, isObject, originOf } from './errors.js';
@@ -24,30 +25,37 @@ export function transactionRoutes(deps: { port: InboundTransactionPort; results?
   const now = deps.now ?? Date.now;
   let sincePrune = 0;
 
-  const answerOf = async (origin: string, txnId: string, body: Record<string, unknown>): Promise<FederationReply> => {
+  // The answer, and whether it may be remembered (not after a failed write: a retry must ingest again).
+  const answerOf = async (origin: string, txnId: string, body: Record<string, unknown>): Promise<{ reply: FederationReply; keep: boolean }> => {
     const stored = await deps.results?.get(origin, txnId);
-    if (stored) return { body: stored };
-    const reply = await process(origin, body);
+    if (stored) return { reply: { body: stored }, keep: true };
+    const { reply, kept } = await process(origin, txnId, body);
     if (deps.results) {
-      await deps.results.put(origin, txnId, reply.body as JsonObject, now());
+      if (kept === 'separate') await deps.results.put(origin, txnId, reply.body as JsonObject, now());
       if (++sincePrune >= PRUNE_EVERY) {
         sincePrune = 0;
         void deps.results.prune(now() - TXN_RESULT_RETENTION_MS).catch(() => undefined);
       }
     }
-    return reply;
+    return { reply, keep: kept !== 'unkept' };
   };
 
-  const process = async (origin: string, body: Record<string, unknown>): Promise<FederationReply> => {
+  const process = async (origin: string, txnId: string, body: Record<string, unknown>): Promise<{ reply: FederationReply; kept: 'stored' | 'separate' | 'unkept' }> => {
     const pdus = body.pdus as unknown[];
     const edus = (body.edus ?? []) as unknown[];
-    const [results] = await Promise.all([
-      deps.port.ingestPdus(origin, pdus),
-      deps.port.handleEdus(origin, edus.filter((e): e is Edu => isObject(e) && typeof e.edu_type === 'string' && isObject(e.content))),
+    let edusDone = false;
+    const edusHandled = deps.port
+      .handleEdus(origin, edus.filter((e): e is Edu => isObject(e) && typeof e.edu_type === 'string' && isObject(e.content)))
+      .then(() => void (edusDone = true));
+    // With a durable store, the answer goes into the PDUs' last write — only once the EDUs are
+    // handled too, since a retry answered from the store does not see them again.
+    const [{ results, kept }] = await Promise.all([
+      deps.results && deps.port.ingestPdusKeepingAnswer
+        ? deps.port.ingestPdusKeepingAnswer(origin, pdus, { txnId, ts: now(), answer: (r) => (edusDone ? answerBody(r) : undefined) })
+        : deps.port.ingestPdus(origin, pdus).then((r) => ({ results: r, kept: 'separate' as const })),
+      edusHandled,
     ]);
-    const out: Record<string, { error?: string }> = {};
-    for (const [id, r] of results) out[id] = r.error === undefined ? {} : { error: r.error };
-    return { body: { pdus: out } };
+    return { reply: { body: answerBody(results) }, kept };
   };
 
   return [
@@ -69,7 +77,11 @@ export function transactionRoutes(deps: { port: InboundTransactionPort; results?
         const key = `${origin}\u0000${ctx.params.txnId}`;
         let answer = answers.get(key);
         if (!answer) {
-          answer = answerOf(origin, ctx.params.txnId, body);
+          const pending: Promise<FederationReply> = answerOf(origin, ctx.params.txnId, body).then(({ reply, keep }) => {
+            if (!keep && answers.get(key) === pending) answers.delete(key);
+            return reply;
+          });
+          answer = pending;
           answers.set(key, answer);
           answer.catch(() => answers.delete(key));
           if (answers.size > REMEMBERED_TXNS) answers.delete(answers.keys().next().value as string);
@@ -78,4 +90,11 @@ export function transactionRoutes(deps: { port: InboundTransactionPort; results?
       }),
     },
   ];
+}
+
+/** The answer's body: a result per PDU (`{}` or `{error}`). */
+function answerBody(results: ReadonlyMap<string, { error?: string }>): JsonObject {
+  const out: Record<string, { error?: string }> = {};
+  for (const [id, r] of results) out[id] = r.error === undefined ? {} : { error: r.error };
+  return { pdus: out };
 }

@@ -66,6 +66,12 @@ interface Group {
   durableHead: RoomHead | undefined;
   /** Event IDs prefetch() found unstored: nobody else stores this room's events meanwhile (we hold its queue). */
   absent: Set<string>;
+  /**
+   * Stored events read during the group (the auth events every PDU of a transaction cites):
+   * read once per group; they cannot change meanwhile, since we hold the room's queue.
+   */
+  read: Map<string, EventRecord>;
+  readByShort: Map<number, EventRecord>;
   /** Redactions waiting for events, as prefetch() read them. */
   redactedBy: Map<string, string | undefined>;
   /** The room record after the group's last accepted event: written once, not once per event. */
@@ -103,7 +109,7 @@ export class RemoteSession {
    */
   async grouped<T>(task: () => Promise<T>): Promise<T> {
     if (this.group) return task();
-    const g: Group = { batch: new Batch(), byId: new Map(), byShort: new Map(), positions: [], emits: [], durableHead: this.head, absent: new Set(), redactedBy: new Map(), tip: undefined };
+    const g: Group = { batch: new Batch(), byId: new Map(), byShort: new Map(), positions: [], emits: [], durableHead: this.head, absent: new Set(), read: new Map(), readByShort: new Map(), redactedBy: new Map(), tip: undefined };
     this.group = g;
     let committed = false;
     try {
@@ -119,6 +125,12 @@ export class RemoteSession {
       if (committed) for (const e of g.emits) this.emit([e.record], e.redacted);
       else this.head = g.durableHead;
     }
+  }
+
+  /** Inside grouped(): writes that become durable in the group's batch, with its events or not at all. */
+  stageWithGroup(stage: (batch: Batch) => void): void {
+    if (!this.group) throw new Error('stageWithGroup needs a group');
+    stage(this.group.batch);
   }
 
   /**
@@ -144,17 +156,29 @@ export class RemoteSession {
   async events(eventIds: string[]): Promise<Array<EventRecord | undefined>> {
     const g = this.group;
     if (!g) return this.deps.storage.events.byIds(eventIds);
-    const out = eventIds.map((id) => g.byId.get(id));
+    const out = eventIds.map((id) => g.byId.get(id) ?? g.read.get(id));
     const ask = eventIds.filter((id, i) => out[i] === undefined && !g.absent.has(id));
     if (ask.length === 0) return out;
     const found = await this.deps.storage.events.byIds(ask);
+    for (const r of found) if (r) this.remember(g, r);
     let k = 0;
     return eventIds.map((id, i) => out[i] ?? (g.absent.has(id) ? undefined : found[k++]));
   }
 
-  private byShort(shortEvent: number): Promise<EventRecord | undefined> {
-    const staged = this.group?.byShort.get(shortEvent);
-    return staged ? Promise.resolve(staged) : this.deps.storage.events.byShort(shortEvent);
+  private async byShort(shortEvent: number): Promise<EventRecord | undefined> {
+    const g = this.group;
+    if (!g) return this.deps.storage.events.byShort(shortEvent);
+    const known = g.byShort.get(shortEvent) ?? g.readByShort.get(shortEvent);
+    if (known) return known;
+    const found = await this.deps.storage.events.byShort(shortEvent);
+    if (found) this.remember(g, found);
+    return found;
+  }
+
+  /** A stored event read inside a group, kept for the group's other reads. */
+  private remember(g: Group, r: EventRecord): void {
+    g.read.set(r.eventId, r);
+    g.readByShort.set(r.shortEvent, r);
   }
 
   /** The room's current state in long form (empty for an unknown room). */

@@ -61,6 +61,21 @@ export class Database {
    */
   async write(ops: BatchOp[]): Promise<void> {
     if (ops.length === 0) return;
+    await this.batchOf(ops).write({ sync: true });
+  }
+
+  /**
+   * Apply the operations atomically, without waiting for the fsync: only for data derived
+   * from durable data whose cursor is in the same batch (an index that catches up from it).
+   * LevelDB's log keeps writes in order, so a crash of the machine can lose only a suffix of
+   * such batches, each whole or not at all, and the next fsync'd write makes them durable too.
+   */
+  async writeDerived(ops: BatchOp[]): Promise<void> {
+    if (ops.length === 0) return;
+    await this.batchOf(ops).write({ sync: false });
+  }
+
+  private batchOf(ops: BatchOp[]): ReturnType<Level<Buffer, unknown>['batch']> {
     // A chained batch on the root, keys prefixed here: abstract-level's array batch clones and
     // re-validates every operation, which cost ~7× the CPU (100,000 puts: 2.2 s → 0.3 s, measured).
     const batch = this.level.batch();
@@ -69,7 +84,7 @@ export class Database {
       if (op.type === 'put') batch.put(k, op.value);
       else batch.del(k);
     }
-    await batch.write({ sync: true });
+    return batch;
   }
 
   /** Entries of a keyspace within a key range, in key order. */
@@ -77,11 +92,10 @@ export class Database {
     space: KeyspaceName,
     opts: { gte?: Buffer; gt?: Buffer; lt?: Buffer; lte?: Buffer; reverse?: boolean; limit?: number },
   ): Promise<Array<[Buffer, T]>> {
-    const out: Array<[Buffer, T]> = [];
-    for await (const [k, v] of this.space(space).iterator({ ...opts, limit: opts.limit ?? -1 })) {
-      out.push([k as Buffer, v as T]);
-    }
-    return out;
+    // all() reads in chunks of up to 1,000 entries and decodes them together; iterating entry by
+    // entry cost a promise and a decode call per entry and an extra read for the first one
+    // (50-entry ranges: ~1.5× the CPU, measured).
+    return (await this.space(space).iterator({ ...opts, limit: opts.limit ?? -1 }).all()) as Array<[Buffer, T]>;
   }
 
   async close(): Promise<void> {

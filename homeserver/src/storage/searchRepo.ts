@@ -68,7 +68,10 @@ export class SearchRepo {
     const ops = await this.docOps(docs);
     ops.push(...(await this.removalOps(remove)));
     ops.push(this.db.put('meta_value', CURSOR_KEY, upTo));
-    await this.db.write(ops);
+    // Derived from the room stream with the cursor in the same batch: no fsync of its own (a
+    // lost batch is indexed again from the older cursor), so it does not hold up the durable
+    // writes queued behind it.
+    await this.db.writeDerived(ops);
   }
 
   /** Add events that are not in the room stream (fetched history: below the timeline, or in a gap at positions the cursor passed while free). */

@@ -3,6 +3,7 @@
 // Layouts: schema.ts origintxn_result, tsorigintxn_result.
 import type { JsonObject } from '@parley/federation/core/types';
 import type { TransactionResultStore } from '@parley/federation/ports';
+import { Batch } from './batch.js';
 import type { BatchOp, Database } from './db.js';
 import { key, splitStrings } from './keys.js';
 
@@ -22,10 +23,17 @@ export class TxnResultsRepo implements TransactionResultStore {
   }
 
   async put(origin: string, txnId: string, answer: JsonObject, ts: number): Promise<void> {
-    await this.db.write([
+    const batch = new Batch();
+    this.stage(batch, origin, txnId, answer, ts);
+    await batch.commit(this.db);
+  }
+
+  /** Stage an answer into another write (the transaction's last PDUs: durable together or not at all). */
+  stage(batch: Batch, origin: string, txnId: string, answer: JsonObject, ts: number): void {
+    batch.add(
       this.db.put('origintxn_result', key(origin, txnId), { ts, answer } satisfies TxnResultRecord),
       this.db.put('tsorigintxn_result', key(ts, origin, txnId), true),
-    ]);
+    );
   }
 
   async prune(beforeTs: number): Promise<void> {

@@ -22,10 +22,29 @@ import type { RemoteSession, StateBefore } from '../../rooms/remoteSession.js';
 import type { RoomWriter } from '../../rooms/roomWriter.js';
 import type { StoredRoomReader } from '../../rooms/roomReader.js';
 import type { StoredEvent } from '../../rooms/types.js';
+import type { Batch } from '../../storage/batch.js';
 import { parsePdu, signedByFor, verifyPdu, type SignatureChecker, type VerifiedPdu } from './receivedPdu.js';
 import { RemoteFetcher } from './remoteFetcher.js';
 
 export type PduResult = { error?: string };
+
+/**
+ * Writes to make durable with a transaction's last PDUs (its /send answer: one write, and
+ * never an answer without what it acknowledges). `stage` is called at most once, with every
+ * PDU's result, when a group write is the transaction's last; `failed` when a PDU could not be
+ * processed (an unexpected error, such as a failed write): its answer must not be kept.
+ */
+export interface LastWrite {
+  stage(results: ReadonlyMap<string, PduResult>, batch: Batch): void;
+  failed(): void;
+}
+
+/** One transaction's PDUs in progress: results set once durable (or final), the event IDs expected. */
+interface TxnProgress {
+  results: Map<string, PduResult>;
+  expected: Set<string>;
+  last: LastWrite | undefined;
+}
 
 export interface RemoteIngestDeps {
   serverName: string;
@@ -58,7 +77,7 @@ export class RemoteIngest {
   }
 
   /** The PDUs of a /send transaction from `origin`: a result per event ID. */
-  async ingestPdus(origin: string, pdus: unknown[]): Promise<Map<string, PduResult>> {
+  async ingestPdus(origin: string, pdus: unknown[], last?: LastWrite): Promise<Map<string, PduResult>> {
     const results = new Map<string, PduResult>();
     const byRoom = new Map<string, { rules: RoomVersionRules; events: RoomEvent[] }>();
     for (const raw of pdus) {
@@ -80,7 +99,8 @@ export class RemoteIngest {
       if (!group) byRoom.set(parsed.event.roomId, (group = { rules, events: [] }));
       group.events.push(parsed.event);
     }
-    await Promise.all([...byRoom].map(([roomId, g]) => this.ingestRoom(origin, roomId, g.rules, g.events, results)));
+    const txn: TxnProgress = { results, expected: new Set([...results.keys(), ...[...byRoom.values()].flatMap((g) => g.events.map((e) => e.eventId))]), last };
+    await Promise.all([...byRoom].map(([roomId, g]) => this.ingestRoom(origin, roomId, g.rules, g.events, txn)));
     return results;
   }
 
@@ -257,7 +277,8 @@ export class RemoteIngest {
 
   // ── one room of a transaction ──────────────────────────────────────────────
 
-  private async ingestRoom(origin: string, roomId: string, rules: RoomVersionRules, events: RoomEvent[], results: Map<string, PduResult>): Promise<void> {
+  private async ingestRoom(origin: string, roomId: string, rules: RoomVersionRules, events: RoomEvent[], txn: TxnProgress): Promise<void> {
+    const { results } = txn;
     // Spec: server-server-api.md "Server Access Control Lists (ACLs)": PDUs from a denied origin are ignored.
     const acl = await this.deps.reader.currentStateEvent(roomId, 'm.room.server_acl', '');
     if (acl && !serverAllowedByAcl(origin, acl.pdu.content)) {
@@ -277,7 +298,7 @@ export class RemoteIngest {
     // Runs of events whose graph is all here are decided and written together (one
     // commit); an event with a hole around it, or a redaction, takes the one-by-one path.
     for (let i = 0; i < events.length; ) {
-      i = await this.ingestRun(origin, roomId, rules, events, checks, i, results);
+      i = await this.ingestRun(origin, roomId, rules, events, checks, i, txn);
       if (i >= events.length) break;
       const v = await checks[i++];
       if (!v.ok) {
@@ -289,6 +310,7 @@ export class RemoteIngest {
         results.set(ev.eventId, await this.handle(origin, ev, { allowMissingEvents: true }));
       } catch (err) {
         this.deps.onWarning?.('failed to process PDU', { origin, eventId: ev.eventId, err: String(err) });
+        txn.last?.failed();
         results.set(ev.eventId, { error: `Could not process event: ${(err as Error).message}` });
       }
     }
@@ -298,7 +320,8 @@ export class RemoteIngest {
    * Decide and persist, in one group commit, the events from `from` on that need nothing
    * fetched: prev events placed (stored, or earlier in this run), auth events stored; those
    * failing their signature checks get their error. Results are set only once the group is
-   * durable. Returns the index of the first event not taken.
+   * durable. When the group ends the transaction (every other PDU has its result), the
+   * transaction's last writes go into its batch. Returns the index of the first event not taken.
    */
   private async ingestRun(
     origin: string,
@@ -307,8 +330,9 @@ export class RemoteIngest {
     events: RoomEvent[],
     checks: Array<Promise<Verified>>,
     from: number,
-    results: Map<string, PduResult>,
+    txn: TxnProgress,
   ): Promise<number> {
+    const { results } = txn;
     const createId = await this.createEventIdOf(roomId, rules);
     const decided: Array<[string, PduResult]> = [];
     let next = from;
@@ -329,19 +353,30 @@ export class RemoteIngest {
               decided.push([ev.eventId, await this.decide(s, ev, new Map())]);
             } catch (err) {
               this.deps.onWarning?.('failed to process PDU', { origin, eventId: ev.eventId, err: String(err) });
+              txn.last?.failed();
               decided.push([ev.eventId, { error: `Could not process event: ${(err as Error).message}` }]);
             }
           }
+          if (next === events.length && txn.last) this.stageLastWrite(s, txn, decided);
         }),
       );
     } catch (err) {
-      // The group's write failed: none of it was stored.
+      // The group's write failed: none of it was stored (nor the transaction's last writes).
       this.deps.onWarning?.('failed to persist PDUs', { origin, roomId, err: String(err) });
+      txn.last?.failed();
       for (const [id] of decided) results.set(id, { error: `Could not process event: ${(err as Error).message}` });
       return next; // the caller takes the event at `next` one by one: there is progress
     }
     for (const [id, r] of decided) results.set(id, r);
     return next;
+  }
+
+  /** If this group completes the transaction (all other results are in), its last writes join the group's batch. */
+  private stageLastWrite(s: RemoteSession, txn: TxnProgress, decided: ReadonlyArray<[string, PduResult]>): void {
+    const all = new Map(txn.results);
+    for (const [id, r] of decided) all.set(id, r);
+    for (const id of txn.expected) if (!all.has(id)) return;
+    s.stageWithGroup((batch) => txn.last!.stage(all, batch));
   }
 
   /** The event is known already, or its prev events are placed and its auth events stored. */

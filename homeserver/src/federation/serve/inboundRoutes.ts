@@ -15,6 +15,7 @@ import { roomDirectoryRoutes } from '@parley/federation/api/roomDirectory';
 import type { RoomDirectoryPort, TransactionResultStore, UserQueryPort } from '@parley/federation/ports';
 import type { SigningKey } from '@parley/federation/signing/ed25519Key';
 import type { StoredRoomReader } from '../../rooms/roomReader.js';
+import type { TxnResultsRepo } from '../../storage/txnResultsRepo.js';
 import type { SignatureChecker } from '../ingest/receivedPdu.js';
 import type { RemoteIngest } from '../ingest/remoteIngest.js';
 import { MembershipHandshakeAdapter } from './handshakeAdapter.js';
@@ -40,7 +41,7 @@ export interface InboundDeps {
   /** publicRooms and hierarchy (federation/serve/roomDirectoryAdapter.ts); without it those answer 404. */
   directory?: RoomDirectoryPort;
   /** Durable answers of /send for retried transactions (storage/txnResultsRepo.ts); without it they are kept in memory only. */
-  txnResults?: TransactionResultStore;
+  txnResults?: TransactionResultStore & Pick<TxnResultsRepo, 'stage'>;
   onWarning?: (msg: string, extra: Record<string, unknown>) => void;
 }
 
@@ -54,7 +55,13 @@ export function inboundFederationRoutes(d: InboundDeps): FederationRoute[] {
     ...(d.forward ? { forward: d.forward } : {}),
     ...(d.partialState ? { partialState: d.partialState } : {}),
   });
-  const transactions = new TransactionAdapter({ ingest: d.ingest, reader: d.reader, sinks: d.edus, ...(d.onWarning ? { onWarning: d.onWarning } : {}) });
+  const transactions = new TransactionAdapter({
+    ingest: d.ingest,
+    reader: d.reader,
+    sinks: d.edus,
+    ...(d.txnResults ? { answers: d.txnResults } : {}),
+    ...(d.onWarning ? { onWarning: d.onWarning } : {}),
+  });
   return [
     ...transactionRoutes({ port: transactions, ...(d.txnResults ? { results: d.txnResults } : {}) }),
     ...eventRoutes({ port: new RoomEventsAdapter(d.reader), local: { serverName: d.serverName } }),

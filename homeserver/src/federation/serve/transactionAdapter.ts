@@ -5,8 +5,9 @@
 // "Server Access Control Lists (ACLs)" (typing and receipts per room).
 import { serverNameOf } from '@parley/federation/core/ids';
 import { serverAllowedByAcl } from '@parley/federation/core/serverAcl';
-import type { Edu, InboundTransactionPort } from '@parley/federation/ports';
+import type { AnswerToKeep, Edu, InboundTransactionPort } from '@parley/federation/ports';
 import type { RoomReader } from '../../rooms/types.js';
+import type { TxnResultsRepo } from '../../storage/txnResultsRepo.js';
 import type { RemoteIngest } from '../ingest/remoteIngest.js';
 
 /** Where each kind of EDU goes. Absent handlers mean the EDU type is accepted and ignored. */
@@ -23,12 +24,32 @@ export class TransactionAdapter implements InboundTransactionPort {
       ingest: Pick<RemoteIngest, 'ingestPdus'>;
       reader: Pick<RoomReader, 'currentStateEvent'>;
       sinks: EduSinks;
+      /** Where /send answers are kept: written in the batch of the transaction's last PDUs. */
+      answers?: Pick<TxnResultsRepo, 'stage'>;
       onWarning?: (msg: string, extra: Record<string, unknown>) => void;
     },
   ) {}
 
   ingestPdus(origin: string, pdus: unknown[]): Promise<Map<string, { error?: string }>> {
     return this.deps.ingest.ingestPdus(origin, pdus);
+  }
+
+  async ingestPdusKeepingAnswer(origin: string, pdus: unknown[], keep: AnswerToKeep): Promise<{ results: Map<string, { error?: string }>; kept: 'stored' | 'separate' | 'unkept' }> {
+    const { answers } = this.deps;
+    if (!answers) return { results: await this.ingestPdus(origin, pdus), kept: 'separate' };
+    let stored = false;
+    let failed = false;
+    const results = await this.deps.ingest.ingestPdus(origin, pdus, {
+      stage: (all, batch) => {
+        // After a failure the answer is not kept anywhere: a retry must be ingested again.
+        const answer = failed ? undefined : keep.answer(all);
+        if (answer === undefined) return;
+        answers.stage(batch, origin, keep.txnId, answer, keep.ts);
+        batch.afterCommit(() => void (stored = true));
+      },
+      failed: () => void (failed = true),
+    });
+    return { results, kept: failed ? 'unkept' : stored ? 'stored' : 'separate' };
   }
 
   async handleEdus(origin: string, edus: Edu[]): Promise<void> {
