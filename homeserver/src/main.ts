@@ -50,6 +50,8 @@ import { FederationHierarchy } from './federation/outbound/remoteHierarchy.js';
 import { FederationRemoteInviter } from './federation/outbound/remoteInviter.js';
 import { FederationProfiles } from './federation/outbound/remoteProfiles.js';
 import { OutboundCatchUp, OutboxWatermark } from './federation/outbound/catchUp.js';
+import { PduRetrier } from './federation/ingest/pduRetrier.js';
+import { PendingPdusRepo } from './storage/pendingPdusRepo.js';
 import { FederationOutboxRepo } from './storage/federationOutboxRepo.js';
 import { federationRemoteKeys } from './federation/outbound/remoteKeys.js';
 import { RemoteIngest } from './federation/ingest/remoteIngest.js';
@@ -343,7 +345,19 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
     requester: federation.client,
     onWarning: (msg, extra) => logger.warn({ ...extra, area: 'federation-inbound' }, msg),
     partialState: partialStateRooms,
+    keepForLater: (origin, eventId, pdu) => pduRetrier.keep(origin, eventId, pdu),
   });
+  // PDUs of acknowledged transactions that could not be taken in yet (federation/ingest/pduRetrier.ts).
+  const pduRetrier = new PduRetrier({
+    store: new PendingPdusRepo(db),
+    ingest: (origin, pdus) => remoteIngest.ingestPdus(origin, pdus),
+    onWarning: (msg, extra) => logger.warn({ ...extra, area: 'federation-inbound' }, msg),
+  });
+  federation.onPeerActivity((origin) => void pduRetrier.onPeerActivity(origin));
+  afterListening.push(() => pduRetrier.start());
+  // Stopped early (no new attempt once stopping), waited for with the other consumers.
+  releaseHooks.push(() => void pduRetrier.stop());
+  shutdownHooks.push(() => pduRetrier.stop());
   // Joins of rooms this server is not in: make_join/send_join via a resident (federation/outbound/remoteJoiner.ts),
   // with partial state (omit_members) completed in the background (federation/outbound/partialStateResync.ts).
   if (federation.enabled) {

@@ -48,6 +48,8 @@ export interface FederationModule {
   readonly queues: DestinationQueues;
   /** Verifies X-Matrix on routes with auth 'server' (http/app.ts). */
   readonly serverAuthenticator: ServerAuthenticator;
+  /** Called with the origin of every authenticated inbound request (the peer is up). */
+  onPeerActivity(listener: (origin: string) => void): void;
   /** Register more federation endpoints (the inbound side); call before routesToMount(). */
   addRoutes(routes: readonly FederationRoute[]): void;
   /** Every federation endpoint as homeserver routes; none when federation is disabled. */
@@ -102,6 +104,7 @@ export function createFederationModule(deps: FederationModuleDeps): FederationMo
     onError: (destination, error) => log.info({ destination, err: error }, 'transaction failed; will retry'),
   });
 
+  const peerListeners: Array<(origin: string) => void> = [];
   const serverAuthenticator: ServerAuthenticator = {
     async authenticateServer(req) {
       // A denied server is refused before we spend a key fetch on it (Synapse: 403).
@@ -110,6 +113,7 @@ export function createFederationModule(deps: FederationModuleDeps): FederationMo
       const res = await verifyRequest(req, identity.serverName, keyRing);
       if (!res.ok) throw unauthorized(res.error);
       queues.onPeerActivity(res.origin);
+      for (const l of peerListeners) l(res.origin);
       return res.origin;
     },
   };
@@ -126,6 +130,7 @@ export function createFederationModule(deps: FederationModuleDeps): FederationMo
     client,
     queues,
     serverAuthenticator,
+    onPeerActivity: (listener) => void peerListeners.push(listener),
     addRoutes: (routes) => void federationRoutes.push(...routes),
     routesToMount: () => (config.enabled ? mountFederationRoutes(federationRoutes) : []),
     start: () => (config.enabled ? queues.start() : Promise.resolve()),

@@ -257,6 +257,12 @@ export const KEYSPACES = {
   /** ts u64 · origin str· · txn ID str· → true: the same answers in age order, for pruning */
   tsorigintxn_result: 'fedtxnts',
   /**
+   * origin str· · event ID str· → PendingPdu { pdu (wire form), firstTs, attempts, nextTs }: PDUs of an acknowledged
+   * transaction that could not be processed because filling their holes failed for a passing reason (the origin
+   * unreachable, 5xx, 429); taken in again later (federation/ingest/pduRetrier.ts)
+   */
+  originevent_pendingpdu: 'fedpend',
+  /**
    * room ID (utf8) → PartialStateRecord { joinEventId, serversInRoom, roomVersion, ts }: rooms joined with
    * partial state (send_join omit_members, MSC3706) whose full state is still being fetched; removed when
    * the background resync completes (storage/partialStateRepo.ts, federation/outbound/partialStateResync.ts)

@@ -2,9 +2,25 @@
 // Spec: server-server-api.md "Backfilling and retrieving missing events"
 // (get_missing_events), "Retrieving events" (/event, /state_ids),
 // "Retrieving event authorisation information" (/event_auth).
-import type { FederationRequester } from '@parley/federation/transport/federationClient';
+import type { FederationFailure, FederationRequester } from '@parley/federation/transport/federationClient';
 
-export class RemoteFetchError extends Error {}
+export class RemoteFetchError extends Error {
+  constructor(
+    message: string,
+    /** The server may answer later (no answer, 5xx, 429), as opposed to refusing or answering nonsense. */
+    readonly passing = false,
+  ) {
+    super(message);
+  }
+}
+
+/** A failure that may not happen on the next try. */
+function isPassing(f: FederationFailure): boolean {
+  if (f.status === 0) return f.kind === 'network' || f.kind === 'timeout' || f.kind === 'dns' || f.kind === 'resolve';
+  return f.status >= 500 || f.status === 429;
+}
+
+const failed = (what: string, f: FederationFailure) => new RemoteFetchError(`${what} failed: ${f.error}`, isPassing(f));
 
 const enc = encodeURIComponent;
 
@@ -23,7 +39,7 @@ export class RemoteFetcher {
       path: `/_matrix/federation/v1/get_missing_events/${enc(roomId)}`,
       body,
     });
-    if (!res.ok) throw new RemoteFetchError(`get_missing_events from ${destination} failed: ${res.error}`);
+    if (!res.ok) throw failed(`get_missing_events from ${destination}`, res);
     return Array.isArray(res.body.events) ? res.body.events : [];
   }
 
@@ -34,7 +50,7 @@ export class RemoteFetcher {
       method: 'GET',
       path: `/_matrix/federation/v1/state_ids/${enc(roomId)}?event_id=${enc(eventId)}`,
     });
-    if (!res.ok) throw new RemoteFetchError(`state_ids from ${destination} failed: ${res.error}`);
+    if (!res.ok) throw failed(`state_ids from ${destination}`, res);
     return { pduIds: strings(res.body.pdu_ids), authChainIds: strings(res.body.auth_chain_ids) };
   }
 
@@ -56,7 +72,7 @@ export class RemoteFetcher {
       method: 'GET',
       path: `/_matrix/federation/v1/event_auth/${enc(roomId)}/${enc(eventId)}`,
     });
-    if (!res.ok) throw new RemoteFetchError(`event_auth from ${destination} failed: ${res.error}`);
+    if (!res.ok) throw failed(`event_auth from ${destination}`, res);
     return Array.isArray(res.body.auth_chain) ? res.body.auth_chain : [];
   }
 }

@@ -13,6 +13,7 @@
 // "Server Access Control Lists (ACLs)", "Room State Resolution".
 import { authEventTypesFor, checkAuthEvents, checkEventAuth, stateFromEvents } from '@parley/federation/core/auth/index';
 import type { AuthOptions } from '@parley/federation/core/auth/index';
+import { toWire } from '@parley/federation/core/eventRefs';
 import { serverNameOf } from '@parley/federation/core/ids';
 import { roomVersion, type RoomVersionRules } from '@parley/federation/core/roomVersions';
 import { serverAllowedByAcl } from '@parley/federation/core/serverAcl';
@@ -24,7 +25,7 @@ import type { StoredRoomReader } from '../../rooms/roomReader.js';
 import type { StoredEvent } from '../../rooms/types.js';
 import type { Batch } from '../../storage/batch.js';
 import { parsePdu, signedByFor, verifyPdu, type SignatureChecker, type VerifiedPdu } from './receivedPdu.js';
-import { RemoteFetcher } from './remoteFetcher.js';
+import { RemoteFetchError, RemoteFetcher } from './remoteFetcher.js';
 
 export type PduResult = { error?: string };
 
@@ -55,6 +56,8 @@ export interface RemoteIngestDeps {
   onWarning?: (msg: string, extra?: Record<string, unknown>) => void;
   /** Rooms joined with partial state (MSC3706): their events are judged by their auth events only. */
   partialState?: { isPartial(roomId: string): boolean };
+  /** A PDU of /send that could not be taken in because its holes could not be filled for now (origin unreachable). */
+  keepForLater?: (origin: string, eventId: string, pdu: unknown) => Promise<void>;
 }
 
 /** get_missing_events asks for at most this many events (as Synapse). */
@@ -310,6 +313,10 @@ export class RemoteIngest {
         results.set(ev.eventId, await this.handle(origin, ev, { allowMissingEvents: true }));
       } catch (err) {
         this.deps.onWarning?.('failed to process PDU', { origin, eventId: ev.eventId, err: String(err) });
+        // Acknowledged with the transaction, so ours to keep: taken in again later (pduRetrier.ts).
+        if (err instanceof RemoteFetchError && err.passing && this.deps.keepForLater) {
+          await this.deps.keepForLater(origin, ev.eventId, toWire(ev.pdu, ev.refHashes));
+        }
         txn.last?.failed();
         results.set(ev.eventId, { error: `Could not process event: ${(err as Error).message}` });
       }

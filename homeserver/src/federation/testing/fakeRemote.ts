@@ -370,6 +370,8 @@ export class FakeRemoteServer {
 /** Routes our server's outgoing federation requests to the fakes by destination. */
 export class FakeFederation implements FederationRequester {
   readonly servers = new Map<string, FakeRemoteServer>();
+  /** Servers that do not answer (connection refused) for now. */
+  readonly down = new Set<string>();
 
   add(server: FakeRemoteServer): FakeRemoteServer {
     this.servers.set(server.serverName, server);
@@ -379,6 +381,7 @@ export class FakeFederation implements FederationRequester {
   async request<T = unknown>(req: FederationRequest): Promise<FederationResult<T>> {
     const s = this.servers.get(req.destination);
     if (!s) return { ok: false, kind: 'resolve', status: 0, errcode: 'PARLEY_RESOLVE', error: `no fake server ${req.destination}` };
+    if (this.down.has(req.destination)) return { ok: false, kind: 'network', status: 0, errcode: 'PARLEY_NETWORK', error: 'ECONNREFUSED' };
     // Round-trip through JSON, as the wire would.
     const res = s.answer(JSON.parse(JSON.stringify(req)) as FederationRequest);
     return JSON.parse(JSON.stringify(res)) as FederationResult<T>;
