@@ -26,6 +26,8 @@ const PAGE = 20;
 export interface DeliveryDeps {
   pushers: {
     pushersOf(userId: string): Promise<PusherRecord[]>;
+    /** Absent: every user is looked up. */
+    mayHavePushers?(userId: string): boolean;
     remove(userId: string, appId: string, pushkey: string): Promise<void>;
   };
   cursors: Pick<PushersRepo, 'sentUpTo' | 'setSentUpTo'>;
@@ -46,6 +48,8 @@ interface PusherState {
   /** Current backoff and since when the head notification has been failing. */
   delayMs: number;
   failingSince?: number;
+  /** The user read while a notification was being sent: the badge goes out after it. */
+  badgeWanted?: boolean;
 }
 
 export class PushDelivery {
@@ -63,7 +67,8 @@ export class PushDelivery {
 
   /** These users have new notifications. */
   poke(userIds: Iterable<string>): void {
-    for (const userId of userIds) this.track(this.pokeUser(userId));
+    // A message in a big room notifies thousands, almost none with a pusher: skip them without a promise each.
+    for (const userId of userIds) if (this.deps.pushers.mayHavePushers?.(userId) !== false) this.track(this.pokeUser(userId));
   }
 
   /** Resume every pusher (at start: notifications made while the server was down, retries cut short). */
@@ -73,7 +78,7 @@ export class PushDelivery {
 
   /** These users read something: tell their gateways the new badge (best effort, once). */
   badge(userIds: Iterable<string>): void {
-    for (const userId of userIds) this.track(this.sendBadges(userId));
+    for (const userId of userIds) if (this.deps.pushers.mayHavePushers?.(userId) !== false) this.track(this.sendBadges(userId));
   }
 
   async close(): Promise<void> {
@@ -110,6 +115,12 @@ export class PushDelivery {
             // Read afresh each time: the pusher may have been changed or removed meanwhile.
             const pusher = (await this.deps.pushers.pushersOf(userId)).find((p) => p.app_id === appId && p.pushkey === pushkey);
             if (!pusher || !(await this.drain(userId, pusher, st))) break;
+          }
+          // A read while the last notification was on its way (its counts may predate it).
+          while (st.badgeWanted && !st.timer && !this.closed) {
+            st.badgeWanted = false;
+            const pusher = (await this.deps.pushers.pushersOf(userId)).find((p) => p.app_id === appId && p.pushkey === pushkey);
+            if (pusher) await this.sendBadge(userId, pusher, await this.unreadRooms(userId));
           }
         } finally {
           st.running = false;
@@ -189,12 +200,21 @@ export class PushDelivery {
     if (pushers.length === 0) return;
     const unread = await this.unreadRooms(userId);
     for (const pusher of pushers) {
-      // A pusher that is failing or busy will carry the new counts with its next notification.
       const s = this.states.get(stateKey(userId, pusher.app_id, pusher.pushkey));
-      if (s?.running || s?.timer) continue;
-      const outcome = await postNotify(pusher.data.url, badgeNotification(pusher, unread), { fetch: this.deps.fetch, signal: this.abort.signal });
-      if (outcome.ok && outcome.rejected.includes(pusher.pushkey)) await this.deps.pushers.remove(userId, pusher.app_id, pusher.pushkey);
+      // A failing pusher carries the new counts with the notification it retries; a busy one
+      // sends the badge once it is done (the notification in flight may predate the read).
+      if (s?.timer) continue;
+      if (s?.running) {
+        s.badgeWanted = true;
+        continue;
+      }
+      await this.sendBadge(userId, pusher, unread);
     }
+  }
+
+  private async sendBadge(userId: string, pusher: PusherRecord, unread: number): Promise<void> {
+    const outcome = await postNotify(pusher.data.url, badgeNotification(pusher, unread), { fetch: this.deps.fetch, signal: this.abort.signal });
+    if (outcome.ok && outcome.rejected.includes(pusher.pushkey)) await this.deps.pushers.remove(userId, pusher.app_id, pusher.pushkey);
   }
 
   private unreadRooms(userId: string): Promise<number> {
