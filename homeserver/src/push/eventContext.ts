@@ -7,9 +7,9 @@ import { notificationPowerLevel, userPowerLevel } from '@parley/federation/core/
 import { serverNameOf } from '@parley/federation/core/ids';
 import { roomVersion } from '@parley/federation/core/roomVersions';
 import { stateKeyOf, type Pdu } from '@parley/federation/core/types';
-import type { RoomReader, StoredEvent } from '../rooms/types.js';
+import type { MemberRecord, RoomReader, StoredEvent } from '../rooms/types.js';
 
-export type EventContextReader = Pick<RoomReader, 'members' | 'roomVersion' | 'stateEntriesAt' | 'getEvents'>;
+export type EventContextReader = Pick<RoomReader, 'members' | 'membership' | 'joinedCount' | 'roomVersion' | 'stateEntriesAt' | 'getEvents'>;
 
 export interface EventFacts {
   /** Local users to evaluate the event for. */
@@ -22,10 +22,33 @@ export interface EventFacts {
 }
 
 export async function eventFacts(reader: EventContextReader, ev: StoredEvent, serverName: string): Promise<EventFacts> {
-  const { pdu } = ev;
-  const isLocal = (userId: string) => serverNameOf(userId) === serverName;
   const members = await reader.members(ev.roomId);
   const joined = members.filter((m) => m.member.membership === 'join');
+  return factsOf(joined, joined.length, ev, serverName);
+}
+
+/**
+ * The same facts when only `candidates` can be notified (the others' result is known to
+ * notify nobody): their memberships are looked up one by one instead of reading the
+ * whole member list.
+ */
+export async function eventFactsAmong(
+  reader: EventContextReader,
+  ev: StoredEvent,
+  serverName: string,
+  candidates: Iterable<string>,
+  memberCount: number,
+): Promise<EventFacts> {
+  const isLocal = (userId: string) => serverNameOf(userId) === serverName;
+  const users = [...new Set(candidates)].filter((u) => isLocal(u) && u !== ev.pdu.sender);
+  const records = await Promise.all(users.map((u) => reader.membership(ev.roomId, u)));
+  const joined = users.flatMap((userId, i) => (records[i]?.membership === 'join' ? [{ userId, member: records[i] }] : []));
+  return factsOf(joined, memberCount, ev, serverName);
+}
+
+function factsOf(joined: Array<{ userId: string; member: MemberRecord }>, memberCount: number, ev: StoredEvent, serverName: string): EventFacts {
+  const { pdu } = ev;
+  const isLocal = (userId: string) => serverNameOf(userId) === serverName;
   const memberEventOf = new Map<string, string>();
   const recipients: string[] = [];
   for (const m of joined) {
@@ -41,7 +64,7 @@ export async function eventFacts(reader: EventContextReader, ev: StoredEvent, se
       memberEventOf.set(target, ev.eventId);
     }
   }
-  return { recipients, memberCount: joined.length, memberEventOf };
+  return { recipients, memberCount, memberEventOf };
 }
 
 /** The sender's power level and the notification levels in force before the event. */

@@ -50,6 +50,8 @@ export class PushRulesService {
   private readonly lock = new KeyedLock();
   /** Bumped by every edit, so that a read racing with an edit never caches the older rules. */
   private edits = 0;
+  /** Users whose rules differ from the server defaults (loaded on first use, then kept by edit()). */
+  private custom: Promise<Set<string>> | undefined;
 
   constructor(private readonly deps: PushRulesDeps) {}
 
@@ -77,6 +79,28 @@ export class PushRulesService {
       });
     }
     return out.map((r) => r ?? undefined);
+  }
+
+  /**
+   * The users whose rules are not exactly the server defaults: everyone else gets the
+   * shared evaluation's result (push/sharedEvaluation.ts). Do not mutate the set.
+   */
+  customUsers(): Promise<ReadonlySet<string>> {
+    // A failed read is tried again by the next caller rather than kept.
+    this.custom ??= this.loadCustomUsers().catch((err: unknown) => {
+      this.custom = undefined;
+      throw err;
+    });
+    return this.custom;
+  }
+
+  private async loadCustomUsers(): Promise<Set<string>> {
+    for (;;) {
+      const edits = this.edits;
+      const all = await this.deps.repo.all();
+      // An edit during the read may be missing from it: read again.
+      if (edits === this.edits) return new Set(all.filter((r) => !isUnchanged(r.rules)).map((r) => r.userId));
+    }
   }
 
   private build(userId: string, stored: StoredPushRules | undefined): Ruleset | null {
@@ -135,6 +159,9 @@ export class PushRulesService {
       this.edits++;
       const ruleset = buildRuleset(next, userId, this.deps.defaults);
       this.cache.set(userId, isUnchanged(next) ? null : ruleset);
+      const custom = await this.custom?.catch(() => undefined);
+      if (isUnchanged(next)) custom?.delete(userId);
+      else custom?.add(userId);
       await this.deps.accountData?.set(userId, undefined, PUSH_RULES_TYPE, { global: ruleset });
     });
   }

@@ -295,3 +295,36 @@ test('it should still list and count notifications stored in the older layout (w
     }
   });
 });
+
+test('it should evaluate joins and invites without reading the member list, still notifying users whose own rules or the event name them', async () => {
+  await withPushServer({}, async (h) => {
+    const [alice, bob, carol, dave, erin] = [h.user('alice'), h.user('bob'), h.user('carol'), h.user('dave'), h.user('erin')];
+    const roomId = await roomWith(h, alice, [bob, carol]);
+    // bob wants to hear about every membership change; carol keeps the defaults.
+    const rule = { actions: ['notify'], conditions: [{ kind: 'event_match', key: 'type', pattern: 'm.room.member' }] };
+    assert.equal((await h.call('PUT', `${C}/pushrules/global/override/joins`, { token: bob.token, body: rule })).status, 200);
+    await h.settle();
+    await h.push.close();
+    await h.join(dave, roomId);
+    await h.rooms.membership.invite(alice.userId, roomId, erin.userId);
+
+    // A worker that counts whole-member-list reads evaluates what was written while it was stopped.
+    let memberListReads = 0;
+    const reader: typeof h.rooms.reader = Object.create(h.rooms.reader);
+    reader.members = (r) => {
+      memberListReads++;
+      return h.rooms.reader.members(r);
+    };
+    const again = createPushModule({ db: h.db, reader, outputs: new RoomOutputs(), stream: h.stream, serverName: 'example.test', format: toClientEvent });
+    try {
+      await again.start();
+      const total = async (u: TestUser) => (await again.unreadCounts(u.userId, roomId, { upTo: h.stream.persisted })).total.notification_count;
+      assert.equal(await total(bob), 2, 'bob is notified of the join and the invite by his own rule');
+      assert.equal(await total(carol), 0, 'the defaults notify nobody of a join');
+      assert.equal(await total(erin), 1, 'the invitee is notified of the invite');
+      assert.equal(memberListReads, 0, 'only the memberships of bob and erin were looked up');
+    } finally {
+      await again.close();
+    }
+  });
+});

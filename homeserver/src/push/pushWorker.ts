@@ -14,11 +14,11 @@ import type { RoomOutputs } from '../events/outputs.js';
 import type { RoomReader, StoredEvent } from '../rooms/types.js';
 import { Batch } from '../storage/batch.js';
 import type { EventNotifications, NotificationsRepo, RoomCounts, RoomNotification } from '../storage/notificationsRepo.js';
-import { countNotification, markRead } from './counts.js';
+import { countNotification, emptyCounts, markRead } from './counts.js';
 import { pairKey, positionsOf, splitPair, type CountsCache } from './countsCache.js';
-import { eventFacts, powerFacts, type EventContextReader } from './eventContext.js';
+import { eventFacts, eventFactsAmong, powerFacts, type EventContextReader, type EventFacts } from './eventContext.js';
 import { evaluate, usesCondition, type Evaluation } from './evaluator.js';
-import type { SharedEvaluator } from './sharedEvaluation.js';
+import type { SharedEvaluator, SharedResult } from './sharedEvaluation.js';
 import { threadOf } from './threads.js';
 import type { PushAction, Ruleset } from './types.js';
 
@@ -26,6 +26,8 @@ const BATCH = 200;
 /** How long a /sync waits for the worker to count events it is about to return. */
 const CATCH_UP_WAIT_MS = 1_000;
 const RETRY_MS = 1_000;
+/** Above this many users with their own rules (plus users an event names), read the member list instead. */
+const MAX_CANDIDATES = 64;
 
 export interface PushWorkerDeps {
   reader: EventContextReader & Pick<RoomReader, 'eventsSince' | 'getEvent'>;
@@ -35,6 +37,8 @@ export interface PushWorkerDeps {
     ruleset(userId: string): Promise<Ruleset>;
     /** undefined for a user whose rules are exactly the server defaults. */
     customRulesets(userIds: readonly string[]): Promise<Array<Ruleset | undefined>>;
+    /** Users whose rules are not the server defaults (absent: the whole member list is read for every event). */
+    customUsers?(): Promise<ReadonlySet<string>>;
   };
   /** Evaluates the server defaults once per event (absent: every user separately). */
   shared?: SharedEvaluator;
@@ -223,20 +227,39 @@ export class PushWorker {
     // push.md "Marking notifications as read": sending an event reads up to it.
     if (serverNameOf(pdu.sender) === serverName) await tx.markRead(pdu.sender, ev.roomId, thread, ev.stream, false);
 
-    const facts = await eventFacts(reader, ev, serverName);
-    if (facts.recipients.length === 0) return;
-    const power = await powerFacts(reader, ev);
     const event = { ...pdu, room_id: ev.roomId, event_id: ev.eventId };
+    let power: Awaited<ReturnType<typeof powerFacts>> | undefined;
+    let shared: SharedResult | undefined;
+    let facts: EventFacts | undefined;
+    const customUsers = this.deps.shared ? await this.deps.rules.customUsers?.() : undefined;
+    if (customUsers) {
+      // When the defaults notify nobody (joins, most state events), only users with their
+      // own rules or named by the event can be notified: look up just their memberships
+      // rather than the whole member list of a room that may be large.
+      const memberCount = await reader.joinedCount(ev.roomId);
+      power = await powerFacts(reader, ev);
+      shared = this.deps.shared?.evaluate(event, { memberCount, senderPowerLevel: power.sender, notificationLevel: power.notificationLevel });
+      if (shared && !shared.result.notify && customUsers.size + shared.named.size <= MAX_CANDIDATES) {
+        facts = await eventFactsAmong(reader, ev, serverName, [...customUsers, ...shared.named], memberCount);
+      }
+    }
+    facts ??= await eventFacts(reader, ev, serverName);
+    if (facts.recipients.length === 0) return;
+    power ??= await powerFacts(reader, ev);
     const ctx = { memberCount: facts.memberCount, senderPowerLevel: power.sender, notificationLevel: power.notificationLevel };
-    const shared = this.deps.shared?.evaluate(event, ctx);
-    const custom = await this.deps.rules.customRulesets(facts.recipients);
+    shared ??= this.deps.shared?.evaluate(event, ctx);
+    // Only users with their own rules have a ruleset to look up (when those users are known).
+    const withOwn = customUsers ? facts.recipients.filter((u) => customUsers.has(u)) : facts.recipients;
+    const rulesets = await this.deps.rules.customRulesets(withOwn);
+    const own = new Map(withOwn.map((u, i) => [u, rulesets[i]]));
     const notified: Array<{ userId: string; result: Evaluation }> = [];
-    for (const [i, userId] of facts.recipients.entries()) {
+    for (const userId of facts.recipients) {
       let result: Evaluation;
-      if (!custom[i] && shared && !shared.names(userId)) {
+      const custom = own.get(userId);
+      if (!custom && shared && !shared.names(userId)) {
         result = shared.result;
       } else {
-        const ruleset = custom[i] ?? (await this.deps.rules.ruleset(userId));
+        const ruleset = custom ?? (await this.deps.rules.ruleset(userId));
         let displayName: string | undefined;
         if (usesCondition(ruleset, 'contains_display_name')) {
           const memberEventId = facts.memberEventOf.get(userId);
@@ -293,6 +316,8 @@ class CountsTx {
   private readonly added = new Map<string, { userId: string; roomId: string; notes: RoomNotification[] }>();
   /** Pairs that have a positions row once this batch is durable (found, or written by it). */
   private readonly withRow = new Set<string>();
+  /** Pairs whose first positions row this batch writes: nothing was ever counted for them before. */
+  private readonly fresh = new Set<string>();
 
   constructor(
     private readonly repo: NotificationsRepo,
@@ -307,7 +332,10 @@ class CountsTx {
     if (unknown.length > 0) {
       const stored = await this.repo.manyPositions(unknown.map((r) => ({ userId: r.userId, roomId: n.roomId })));
       unknown.forEach((r, i) => {
-        if (!stored[i]) this.repo.putPositions(this.batch, r.userId, n.roomId, { readTo: 0, threads: {} });
+        if (!stored[i]) {
+          this.repo.putPositions(this.batch, r.userId, n.roomId, { readTo: 0, threads: {} });
+          this.fresh.add(pairKey(r.userId, n.roomId));
+        }
         this.withRow.add(pairKey(r.userId, n.roomId));
       });
     }
@@ -354,7 +382,15 @@ class CountsTx {
       () => {
         for (const [k, a] of this.added) {
           if (this.working.has(k)) continue;
-          for (const n of a.notes) this.cache.count(a.userId, a.roomId, n);
+          if (this.fresh.has(k) && !this.cache.peek(a.userId, a.roomId)) {
+            // A pair's first notification: its counts are this batch's, so the /syncs this
+            // message wakes (a big room: thousands of users at once) need not load them.
+            const counts = emptyCounts();
+            for (const n of a.notes) countNotification(counts, n);
+            this.cache.set(a.userId, a.roomId, counts);
+          } else {
+            for (const n of a.notes) this.cache.count(a.userId, a.roomId, n);
+          }
         }
         for (const w of this.working.values()) this.cache.set(w.userId, w.roomId, w.counts);
         for (const k of this.withRow) this.cache.rowExists(...splitPair(k));
@@ -376,6 +412,8 @@ function batchReader(reader: PushWorkerDeps['reader']): PushWorkerDeps['reader']
       if (!m) members.set(roomId, (m = reader.members(roomId)));
       return m;
     },
+    membership: (roomId, userId) => reader.membership(roomId, userId),
+    joinedCount: (roomId) => reader.joinedCount(roomId),
     roomVersion: (roomId) => reader.roomVersion(roomId),
     stateEntriesAt: (ids, keys, at) => reader.stateEntriesAt(ids, keys, at),
     getEvents: (ids) => reader.getEvents(ids),

@@ -51,6 +51,11 @@ export class PusherService {
     return (await this.pushersOf(userId)).map(({ ts: _ts, deviceId: _d, ...p }) => p);
   }
 
+  /** False only for a user known to have no pusher (no read, no promise: most notified users). */
+  mayHavePushers(userId: string): boolean {
+    return !this.mayHave || this.mayHave.has(userId);
+  }
+
   async pushersOf(userId: string): Promise<PusherRecord[]> {
     if (this.mayHave && !this.mayHave.has(userId)) return [];
     const hit = this.cache.get(userId);

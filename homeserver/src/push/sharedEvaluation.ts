@@ -20,6 +20,8 @@ export interface SharedResult {
   result: Evaluation;
   /** Whether the event names the user (then evaluate the user's own rules). */
   names(userId: string): boolean;
+  /** Every user the event names that way. */
+  named: ReadonlySet<string>;
 }
 
 export class SharedEvaluator {
@@ -39,7 +41,9 @@ export class SharedEvaluator {
     // An event crafted to name the placeholder itself would make its result everyone's.
     if (stateKey === NOBODY || mentioned.has(NOBODY)) return undefined;
     const result = evaluate(this.template, event, { ...ctx, userId: NOBODY });
-    return { result, names: (userId) => stateKey === userId || mentioned.has(userId) };
+    const named = new Set(mentioned);
+    if (typeof stateKey === 'string') named.add(stateKey);
+    return { result, names: (userId) => named.has(userId), named };
   }
 }
 

@@ -106,6 +106,16 @@ export class StoredRoomReader implements RoomReader {
     return short === undefined ? [] : this.s.members.ofRoom(short);
   }
 
+  async joinedCount(roomId: string): Promise<number> {
+    const short = await this.s.ids.room(roomId);
+    return short === undefined ? 0 : this.s.members.joinedCount(short);
+  }
+
+  async joinedServers(roomId: string): Promise<readonly string[]> {
+    const short = await this.s.ids.room(roomId);
+    return short === undefined ? [] : this.s.members.joinedServers(short);
+  }
+
   async eventsSince(after: number, upTo: number, limit: number): Promise<StoredEvent[]> {
     const rows = await this.s.timeline.globalRange(after, upTo, limit);
     return present(await this.s.events.byShorts(rows.map((r) => r.shortEvent)));

@@ -77,6 +77,10 @@ export interface RoomReader {
   roomsOfUser(userId: string): Promise<Array<{ roomId: string; member: MemberRecord }>>;
   /** Every user with a membership in the room (current state). */
   members(roomId: string): Promise<Array<{ userId: string; member: MemberRecord }>>;
+  /** How many users are joined to the room (current state; kept in memory, no per-call read). */
+  joinedCount(roomId: string): Promise<number>;
+  /** The servers of the room's joined users, ours included (kept in memory). */
+  joinedServers(roomId: string): Promise<readonly string[]>;
   /** Room events of all rooms with `after < stream <= upTo`, ascending, at most `limit`. */
   eventsSince(after: number, upTo: number, limit: number): Promise<StoredEvent[]>;
 }

@@ -4,10 +4,11 @@ import type { Batch } from './batch.js';
 import type { Database } from './db.js';
 import { key, prefixRange, readU64 } from './keys.js';
 import { Lru } from './lru.js';
+import { RoomMembersCache } from './roomMembersCache.js';
 
 type UserRooms = Array<{ shortRoom: number; member: MemberRecord }>;
-/** Users whose room list is kept in memory (a few hundred bytes per room each). */
-const USER_ROOMS_CACHE = 10_000;
+/** Users whose room list is kept in memory (a few hundred bytes per room each); above the users syncing at once. */
+const USER_ROOMS_CACHE = 50_000;
 
 export class MembersRepo {
   /**
@@ -18,23 +19,42 @@ export class MembersRepo {
    */
   private readonly byUser = new Lru<string, UserRooms>(USER_ROOMS_CACHE);
   private epoch = 0;
+  /** room → its memberships, updated in place by put() once durable. */
+  private readonly byRoom = new RoomMembersCache((shortRoom) => this.readRoom(shortRoom));
 
   constructor(private readonly db: Database) {}
 
-  /** Forget cached room lists (after writes made outside put(), e.g. a purge). */
-  forget(userIds: Iterable<string>): void {
+  /** Forget cached room lists (after writes made outside put(), e.g. a purge of `shortRoom`). */
+  forget(userIds: Iterable<string>, shortRoom?: number): void {
     for (const u of userIds) this.byUser.delete(u);
     this.epoch++;
+    if (shortRoom !== undefined) this.byRoom.forget(shortRoom);
   }
 
   get(shortRoom: number, userId: string): Promise<MemberRecord | undefined> {
     // The user's cached room list is the whole of their userroom_member rows, written with these.
     const cached = this.byUser.get(userId);
     if (cached) return Promise.resolve(cached.find((r) => r.shortRoom === shortRoom)?.member);
+    const inRoom = this.byRoom.peek(shortRoom, userId);
+    if (inRoom) return Promise.resolve(inRoom.member);
     return this.db.get<MemberRecord>('roomuser_member', key(shortRoom, userId));
   }
 
   async ofRoom(shortRoom: number): Promise<Array<{ userId: string; member: MemberRecord }>> {
+    return (await this.byRoom.room(shortRoom)).list();
+  }
+
+  /** How many users are joined to the room (current state). */
+  async joinedCount(shortRoom: number): Promise<number> {
+    return (await this.byRoom.room(shortRoom)).joined;
+  }
+
+  /** The servers of the room's joined users (ours included). */
+  async joinedServers(shortRoom: number): Promise<readonly string[]> {
+    return (await this.byRoom.room(shortRoom)).joinedServers();
+  }
+
+  private async readRoom(shortRoom: number): Promise<Array<{ userId: string; member: MemberRecord }>> {
     const rows = await this.db.range<MemberRecord>('roomuser_member', prefixRange(key(shortRoom)));
     // Key: 8-byte short room, then the user ID and its 0xFF terminator.
     return rows.map(([k, member]) => ({ userId: k.toString('utf8', 8, k.length - 1), member }));
@@ -53,7 +73,10 @@ export class MembersRepo {
 
   put(batch: Batch, shortRoom: number, userId: string, member: MemberRecord): void {
     this.forget([userId]);
-    batch.afterCommit(() => this.forget([userId]));
+    batch.afterCommit(() => {
+      this.forget([userId]);
+      this.byRoom.committed(shortRoom, userId, member);
+    });
     batch.add(
       this.db.put('roomuser_member', key(shortRoom, userId), member),
       this.db.put('userroom_member', key(userId, shortRoom), member),

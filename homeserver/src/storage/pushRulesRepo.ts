@@ -14,6 +14,12 @@ export class PushRulesRepo {
     return this.db.getMany<StoredPushRules>('userid_pushrules', userIds.map(strKey));
   }
 
+  /** Every user with a stored record (read once at start: few users change their rules). */
+  async all(): Promise<Array<{ userId: string; rules: StoredPushRules }>> {
+    const rows = await this.db.range<StoredPushRules>('userid_pushrules', {});
+    return rows.map(([k, rules]) => ({ userId: k.toString('utf8'), rules }));
+  }
+
   put(userId: string, rules: StoredPushRules): Promise<void> {
     return this.db.write([this.db.put('userid_pushrules', strKey(userId), rules)]);
   }

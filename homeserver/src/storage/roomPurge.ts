@@ -38,7 +38,7 @@ export class RoomPurge {
     for (const { userId } of members) out.del('userroom_member', key(userId, shortRoom));
     await out.deletePrefix('roomuser_member', key(shortRoom));
     await out.flush();
-    s.members.forget(members.map((m) => m.userId));
+    s.members.forget(members.map((m) => m.userId), shortRoom);
 
     // Timeline events, with everything indexed by their ID or stream position.
     const groups = new Set<number>(record ? [record.stateGroup] : []);

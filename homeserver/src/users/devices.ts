@@ -13,6 +13,7 @@ import { invalidParam, notFound } from '../http/errors.js';
 import type { Requester } from '../http/route.js';
 import type { BatchOp } from '../storage/db.js';
 import type { DeviceRecord, DevicesRepo } from '../storage/devicesRepo.js';
+import { GroupWriter } from '../storage/groupWriter.js';
 import type { UsersRepo } from '../storage/usersRepo.js';
 import { KeyedLock } from '../util/keyedLock.js';
 import type { AccountPorts } from './ports.js';
@@ -24,6 +25,12 @@ const SEEN_INTERVAL_MS = 60_000;
 
 /** Longest device display name (as Synapse). */
 export const MAX_DEVICE_DISPLAY_NAME = 100;
+/**
+ * Sessions kept in memory (a few hundred bytes each). Above the number of clients active at
+ * once, or every request misses: with 10,000 users long-polling and 10,000 entries, each
+ * sync evicted the next one's session and read it back from storage.
+ */
+const TOKEN_CACHE = 50_000;
 
 export interface NewSessionOptions {
   /** Reuse (or create) this device; generated when absent. */
@@ -65,6 +72,7 @@ export class DeviceManager implements Authenticator, UserLock {
   /** When a requester object last went through noteSeen (dropped with the object). */
   private readonly seenNoted = new WeakMap<Requester, number>();
   private readonly cacheSize: number;
+  private readonly seenWrites: GroupWriter;
 
   constructor(
     private readonly devices: DevicesRepo,
@@ -73,8 +81,9 @@ export class DeviceManager implements Authenticator, UserLock {
     private readonly logger: Logger,
     opts: { cacheSize?: number } = {},
   ) {
-    this.cache = new TokenCache(opts.cacheSize);
-    this.cacheSize = opts.cacheSize ?? 10_000;
+    this.seenWrites = new GroupWriter((ops) => this.devices.write(ops));
+    this.cacheSize = opts.cacheSize ?? TOKEN_CACHE;
+    this.cache = new TokenCache(this.cacheSize);
   }
 
   /** Run `fn` while no other account or device change of this user runs. */
@@ -140,7 +149,8 @@ export class DeviceManager implements Authenticator, UserLock {
       if (!d) return;
       const next: DeviceRecord = { ...d, lastSeenTs: now, lastSeenIp: seen.ip };
       if (seen.userAgent !== undefined) next.lastSeenUserAgent = seen.userAgent.slice(0, 512);
-      await this.devices.write([this.devices.putDevice(requester.userId, next)]);
+      // Grouped with other devices' last-seen writes: a crowd coming online is a few batches.
+      await this.seenWrites.put([this.devices.putDevice(requester.userId, next)]);
     }).catch((err: unknown) => this.logger.warn({ err, userId: requester.userId }, 'recording last seen failed'));
     this.seenInFlight.set(requester.userId, written);
     void written.then(() => {

@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { openTestRooms, requester, type TestRooms } from '../../rooms/testing.js';
-import type { MemberRecord } from '../../rooms/types.js';
 import { FederationOutboxRepo } from '../../storage/federationOutboxRepo.js';
 import { OutboundCatchUp, OutboxWatermark } from './catchUp.js';
 import { FederationSender } from './sender.js';
@@ -13,8 +12,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The sender and catch-up as main.ts wires them, over `t`, with a remote member in every room. */
 function outbound(t: TestRooms) {
   const queued: string[] = [];
-  const remote: { userId: string; member: MemberRecord } = { userId: '@hana:hr.test', member: { membership: 'join', eventId: '$j', stream: 1 } };
-  const reader = { members: async (r: string) => [...(await t.rooms.reader.members(r)), remote] };
+  // A remote member (@hana:hr.test) in every room.
+  const reader = { joinedServers: async (r: string) => [...(await t.rooms.reader.joinedServers(r)), 'hr.test'] };
   const queues = { enqueuePdu: async (_d: readonly string[], id: string) => void queued.push(id), enqueueEdu: async () => {} };
   const watermark = new OutboxWatermark();
   const errors: unknown[] = [];

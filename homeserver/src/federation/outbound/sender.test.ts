@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Edu } from '@parley/federation/ports';
 import { openTestRooms, requester, user } from '../../rooms/testing.js';
-import type { MemberRecord } from '../../rooms/types.js';
 import { FederationSender } from './sender.js';
 
 function recordingQueues() {
@@ -25,13 +24,8 @@ test('it should queue each local event for every other joined server, in the ord
   const t = await openTestRooms();
   try {
     const { room_id: roomId } = await t.rooms.creator.createRoom(requester('alice'), { preset: 'public_chat' } as never);
-    // Remote members as the ingest side would have stored them, next to the real local ones.
-    const remote: Array<{ userId: string; member: MemberRecord }> = [
-      { userId: '@hana:hr.test', member: { membership: 'join', eventId: '$j1', stream: 1 } },
-      { userId: '@ed:eng.test', member: { membership: 'join', eventId: '$j2', stream: 1 } },
-      { userId: '@lea:legal.test', member: { membership: 'leave', eventId: '$l1', stream: 1 } },
-    ];
-    const reader = { members: async (r: string) => [...(await t.rooms.reader.members(r)), ...remote] };
+    // The servers of remote members as the ingest side would have stored them (@lea:legal.test has left), next to ours.
+    const reader = { joinedServers: async (r: string) => [...(await t.rooms.reader.joinedServers(r)), 'hr.test', 'eng.test'] };
     const queues = recordingQueues();
     const errors: unknown[] = [];
     const sender = new FederationSender({ serverName: 'test.parley', reader, queues, onError: (e) => errors.push(e) });
@@ -56,12 +50,7 @@ test('it should queue each local event for every other joined server, in the ord
 });
 
 test('it should send typing and public receipts as EDUs to the servers in the room', async () => {
-  const reader = {
-    members: async () => [
-      { userId: '@alice:test.parley', member: { membership: 'join' as const, eventId: '$a', stream: 1 } },
-      { userId: '@hana:hr.test', member: { membership: 'join' as const, eventId: '$h', stream: 1 } },
-    ],
-  };
+  const reader = { joinedServers: async () => ['test.parley', 'hr.test'] };
   const queues = recordingQueues();
   const sender = new FederationSender({ serverName: 'test.parley', reader, queues, onError: (e) => assert.fail(String(e)) });
   sender.typingChanged({ roomId: '!r:test.parley', userId: '@alice:test.parley', typing: true });

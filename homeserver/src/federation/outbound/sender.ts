@@ -11,7 +11,8 @@ import type { RoomReader, StoredEvent } from '../../rooms/types.js';
 
 export interface SenderDeps {
   serverName: string;
-  reader: Pick<RoomReader, 'members'>;
+  /** The room's servers, kept in memory from membership writes (no member-list read per event). */
+  reader: Pick<RoomReader, 'joinedServers'>;
   queues: {
     enqueuePdu(destinations: readonly string[], eventId: string): Promise<void>;
     enqueueEdu(destinations: readonly string[], edu: Edu): Promise<void>;
@@ -60,12 +61,8 @@ export class FederationSender {
 
   /** Servers with a joined member, other than us. */
   async joinedServers(roomId: string): Promise<string[]> {
-    const out = new Set<string>();
-    for (const m of await this.deps.reader.members(roomId)) {
-      if (m.member.membership !== 'join') continue;
-      const s = serverNameOf(m.userId);
-      if (s !== undefined && s !== this.deps.serverName) out.add(s);
-    }
+    const out = new Set(await this.deps.reader.joinedServers(roomId));
+    out.delete(this.deps.serverName);
     for (const s of this.deps.partialStateServers?.(roomId) ?? []) if (s !== this.deps.serverName) out.add(s);
     return [...out];
   }

@@ -205,7 +205,7 @@ test('it should not send remote users’ typing and receipts back out as EDUs', 
   const queued: string[] = [];
   const sender = new FederationSender({
     serverName: 'us.test',
-    reader: { members: async () => [{ userId: '@bob:remote.test', member: { membership: 'join' } as never }] },
+    reader: { joinedServers: async () => ['remote.test'] },
     queues: { enqueuePdu: async () => undefined, enqueueEdu: async (_d, edu) => void queued.push(edu.edu_type) },
     onError: () => undefined,
   } as ConstructorParameters<typeof FederationSender>[0]);
