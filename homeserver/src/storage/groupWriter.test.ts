@@ -2,21 +2,17 @@
 // readable once its promise resolves, a burst costs a handful of writes rather than one
 // each, and a failed batch fails only the writes it carried.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
+import { openTestDatabase } from '../testing/storage.js';
 import { Database, strKey, type BatchOp } from './db.js';
 import { GroupWriter } from './groupWriter.js';
 
 async function withDb(fn: (db: Database) => Promise<void>): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'parley-groupwriter-'));
-  const db = await Database.open(dir);
+  const t = await openTestDatabase({ prefix: 'parley-groupwriter-' });
   try {
-    await fn(db);
+    await fn(t.db);
   } finally {
-    await db.close();
-    rmSync(dir, { recursive: true, force: true });
+    await t.close();
   }
 }
 

@@ -3,23 +3,19 @@
 // must never hide a write: a child or membership committed after a cached read shows
 // up on the next read, and one staged but not yet committed is not cached as absent.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
+import { openTestDatabase } from '../testing/storage.js';
 import { Batch } from './batch.js';
 import { Database } from './db.js';
 import { MembersRepo } from './membersRepo.js';
 import { RelationsRepo } from './relationsRepo.js';
 
 async function withDb(fn: (db: Database) => Promise<void>): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'parley-readcaches-'));
-  const db = await Database.open(dir);
+  const t = await openTestDatabase({ prefix: 'parley-readcaches-' });
   try {
-    await fn(db);
+    await fn(t.db);
   } finally {
-    await db.close();
-    rmSync(dir, { recursive: true, force: true });
+    await t.close();
   }
 }
 
