@@ -5,12 +5,12 @@
 // Spec: server-server-api.md "Backfilling and retrieving missing events"; client-server-api
 // "Getting events for a room" (/messages).
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { makeFederationPki, startFederatedServer, type FederatedServer, type FederationPki } from '../harness/federation.js';
+import { before, test } from 'node:test';
+import { useFederatedServers, type FederatedServer } from '../harness/federation.js';
 import { createRoom, registerUser } from '../harness/http.js';
 import { joinVia, syncOnce, text, timeline, waitForEvent, type Member } from './threeServers.js';
 
-let tls: FederationPki;
+const fed = useFederatedServers(3);
 let hr: FederatedServer;
 let legal: FederatedServer;
 let eng: FederatedServer;
@@ -19,16 +19,10 @@ let bob: Member;
 let carol: Member;
 
 before(async () => {
-  tls = makeFederationPki();
-  [hr, legal, eng] = await Promise.all([startFederatedServer(tls), startFederatedServer(tls), startFederatedServer(tls)]);
+  [hr, legal, eng] = await fed.ready();
   alice = { server: hr, user: await registerUser(hr, 'alice') };
   bob = { server: legal, user: await registerUser(legal, 'bob') };
   carol = { server: eng, user: await registerUser(eng, 'carol') };
-});
-
-after(async () => {
-  await Promise.all([hr?.server.dispose(), legal?.server.dispose(), eng?.server.dispose()]);
-  tls?.dispose();
 });
 
 test('it should page back past a late joiner’s join into the history other servers have, in order, without replaying it in /sync', async () => {

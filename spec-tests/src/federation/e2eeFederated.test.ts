@@ -7,7 +7,7 @@
 // Spec: server-server-api.md "Device Management", "End-to-End Encryption", "Send-to-device
 // messaging"; client-server-api modules/end_to_end_encryption.md.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import {
   createEncryptedRoom,
   deleteDeviceWithPassword,
@@ -18,22 +18,16 @@ import {
   waitForDecrypted,
   type CryptoTestClient,
 } from '../harness/e2ee.js';
-import { makeFederationPki, startFederatedServer, type FederatedServer, type FederationPki } from '../harness/federation.js';
+import { useFederatedServers, type FederatedServer } from '../harness/federation.js';
 import { login, registerUser } from '../harness/http.js';
 import { uniq, waitUntil } from '../harness/util.js';
 
-let tls: FederationPki;
+const fed = useFederatedServers(2);
 let hr: FederatedServer;
 let legal: FederatedServer;
 
 before(async () => {
-  tls = makeFederationPki();
-  [hr, legal] = await Promise.all([startFederatedServer(tls), startFederatedServer(tls)]);
-});
-
-after(async () => {
-  await Promise.all([hr?.server.dispose(), legal?.server.dispose()]);
-  tls?.dispose();
+  [hr, legal] = await fed.ready();
 });
 
 /** Waits until `viewer`'s crypto lists (or no longer lists) `deviceId` of `userId`, without asking it to download. */

@@ -3,24 +3,18 @@
 // PDUs is 400, and the server keeps serving throughout.
 // Spec: server-server-api.md "Request Authentication", "Transactions".
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { generateSigningKey } from '@parley/federation/signing/ed25519Key';
 import { signRequest } from '@parley/federation/transport/xMatrix';
-import { makeFederationPki, startFakeOrigin, startFederatedServer, type FederatedServer, type FederationPki } from '../harness/federation.js';
+import { startFakeOrigin, useFederatedServers, type FederatedServer } from '../harness/federation.js';
 import { rawRequest } from '../harness/http.js';
 
-let tls: FederationPki;
+const fed = useFederatedServers(2);
 let hr: FederatedServer;
 let legal: FederatedServer;
 
 before(async () => {
-  tls = makeFederationPki();
-  [hr, legal] = await Promise.all([startFederatedServer(tls), startFederatedServer(tls)]);
-});
-
-after(async () => {
-  await Promise.all([hr?.server.dispose(), legal?.server.dispose()]);
-  tls?.dispose();
+  [hr, legal] = await fed.ready();
 });
 
 const txn = { origin: '', origin_server_ts: 1, pdus: [] as unknown[] };
@@ -45,7 +39,7 @@ test('it should refuse unsigned, wrongly signed and malformed federation request
 });
 
 test('it should refuse a correctly signed transaction of 51 PDUs with 400 and accept one of 0', async () => {
-  const origin = await startFakeOrigin(tls);
+  const origin = await startFakeOrigin(fed.tls);
   try {
     const send = (txnId: string, pdus: unknown[]) => {
       const uri = `/_matrix/federation/v1/send/${txnId}`;

@@ -6,25 +6,19 @@
 // Spec: server-server-api.md "Joining Rooms" (joins-v2.yaml omit_members, members_omitted,
 // servers_in_room), "Retrieving events".
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { makeFederationPki, startFederatedServer, type FederatedServer, type FederationPki } from '../harness/federation.js';
+import { before, test } from 'node:test';
+import { useFederatedServers, type FederatedServer } from '../harness/federation.js';
 import { createRoom, enc, expectOk, rawRequest, registerUser } from '../harness/http.js';
 import { eventually, joinVia, stateSummary, text, waitForEvent, type Member } from './threeServers.js';
 
 const MEMBERS = 12;
 
-let tls: FederationPki;
+const fed = useFederatedServers(2);
 let hrServer: FederatedServer;
 let legalServer: FederatedServer;
 
 before(async () => {
-  tls = makeFederationPki();
-  [hrServer, legalServer] = await Promise.all([startFederatedServer(tls), startFederatedServer(tls)]);
-});
-
-after(async () => {
-  await Promise.all([hrServer?.server.dispose(), legalServer?.server.dispose()]);
-  tls?.dispose();
+  [hrServer, legalServer] = await fed.ready();
 });
 
 async function joinedOn(m: Member, roomId: string): Promise<string[]> {

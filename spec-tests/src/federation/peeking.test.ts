@@ -4,12 +4,12 @@
 // joined it), as Synapse allows; a room its server does not know stays unreadable.
 // Spec: client-server-api/_index.md "History visibility" (world_readable), "Peeking".
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { makeFederationPki, startFederatedServer, type FederatedServer, type FederationPki } from '../harness/federation.js';
+import { before, test } from 'node:test';
+import { useFederatedServers, type FederatedServer } from '../harness/federation.js';
 import { createRoom, enc, expectOk, rawRequest, registerUser } from '../harness/http.js';
 import { joinVia, text, waitForEvent, type Member } from './threeServers.js';
 
-let tls: FederationPki;
+const fed = useFederatedServers(2);
 let hrServer: FederatedServer;
 let legalServer: FederatedServer;
 let alice: Member; // hr
@@ -17,16 +17,10 @@ let bob: Member; // legal, joins
 let dave: Member; // legal, never joins
 
 before(async () => {
-  tls = makeFederationPki();
-  [hrServer, legalServer] = await Promise.all([startFederatedServer(tls), startFederatedServer(tls)]);
+  [hrServer, legalServer] = await fed.ready();
   alice = { server: hrServer, user: await registerUser(hrServer, 'alice') };
   bob = { server: legalServer, user: await registerUser(legalServer, 'bob') };
   dave = { server: legalServer, user: await registerUser(legalServer, 'dave') };
-});
-
-after(async () => {
-  await Promise.all([hrServer?.server.dispose(), legalServer?.server.dispose()]);
-  tls?.dispose();
 });
 
 const worldReadable = { type: 'm.room.history_visibility', state_key: '', content: { history_visibility: 'world_readable' } };

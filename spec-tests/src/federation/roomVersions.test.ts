@@ -6,27 +6,21 @@
 // create event is an auth event (dropped in v12) — all of which must agree between servers.
 // Spec: server-server-api.md "Joining Rooms", "Room Versions"; rooms/v1.md … rooms/v12.md.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { makeFederationPki, startFederatedServer, type FederatedServer, type FederationPki } from '../harness/federation.js';
+import { before, test } from 'node:test';
+import { useFederatedServers, type FederatedServer } from '../harness/federation.js';
 import { createRoom, enc, expectOk, rawRequest, registerUser, txnId } from '../harness/http.js';
 import { eventually, getState, joinVia, syncOnce, text, timeline, waitForEvent, type Member } from './threeServers.js';
 
-let tls: FederationPki;
+const fed = useFederatedServers(2);
 let hrServer: FederatedServer;
 let legalServer: FederatedServer;
 let alice: Member; // hr
 let bob: Member; // legal
 
 before(async () => {
-  tls = makeFederationPki();
-  [hrServer, legalServer] = await Promise.all([startFederatedServer(tls), startFederatedServer(tls)]);
+  [hrServer, legalServer] = await fed.ready();
   alice = { server: hrServer, user: await registerUser(hrServer, 'alice') };
   bob = { server: legalServer, user: await registerUser(legalServer, 'bob') };
-});
-
-after(async () => {
-  await Promise.all([hrServer?.server.dispose(), legalServer?.server.dispose()]);
-  tls?.dispose();
 });
 
 for (const version of ['1', '2', '3', '6', '9', '10', '11', '12']) {

@@ -5,9 +5,8 @@
 // Notifications", "Receipts", "Redactions"; client-server-api "Room events",
 // modules/event_replacements.md.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, test } from 'node:test';
-import { makeFederationPki, startFederatedServer, type FederatedServer, type FederationPki } from '../harness/federation.js';
-import { testFailed } from '../harness/hooks.js';
+import { before, test } from 'node:test';
+import { useFederatedServers, type FederatedServer } from '../harness/federation.js';
 import { createRoom, enc, expectOk, rawRequest, registerUser, txnId } from '../harness/http.js';
 import { uniq } from '../harness/util.js';
 import {
@@ -28,7 +27,7 @@ import {
   type Member,
 } from './threeServers.js';
 
-let tls: FederationPki;
+const fed = useFederatedServers(3);
 let hrServer: FederatedServer;
 let legalServer: FederatedServer;
 let engServer: FederatedServer;
@@ -37,21 +36,10 @@ let bob: Member; // legal
 let carol: Member; // eng
 
 before(async () => {
-  tls = makeFederationPki();
-  [hrServer, legalServer, engServer] = await Promise.all([startFederatedServer(tls), startFederatedServer(tls), startFederatedServer(tls)]);
+  [hrServer, legalServer, engServer] = await fed.ready();
   alice = { server: hrServer, user: await registerUser(hrServer, 'alice') };
   bob = { server: legalServer, user: await registerUser(legalServer, 'bob') };
   carol = { server: engServer, user: await registerUser(engServer, 'carol') };
-});
-
-afterEach((t) => {
-  if (!testFailed(t)) return;
-  for (const s of [hrServer, legalServer, engServer]) s?.server.dumpLogs(`a three-server test failed (${s.serverName})`);
-});
-
-after(async () => {
-  await Promise.all([hrServer?.server.dispose(), legalServer?.server.dispose(), engServer?.server.dispose()]);
-  tls?.dispose();
 });
 
 const everyone = (): Member[] => [alice, bob, carol];

@@ -1,22 +1,16 @@
 // Two real Parley processes talking server-server over HTTPS on loopback with a test CA:
 // keys are fetched across servers through the configured CA and loopback allowance.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { makeFederationPki, startFederatedServer, type FederatedServer, type FederationPki } from '../harness/federation.js';
+import { before, test } from 'node:test';
+import { useFederatedServers, type FederatedServer } from '../harness/federation.js';
 import { rawRequest } from '../harness/http.js';
 
-let tls: FederationPki;
+const fed = useFederatedServers(2);
 let hr: FederatedServer;
 let legal: FederatedServer;
 
 before(async () => {
-  tls = makeFederationPki();
-  [hr, legal] = await Promise.all([startFederatedServer(tls), startFederatedServer(tls)]);
-});
-
-after(async () => {
-  await Promise.all([hr?.server.dispose(), legal?.server.dispose()]);
-  tls?.dispose();
+  [hr, legal] = await fed.ready();
 });
 
 test('it should fetch another server’s signing keys over HTTPS and serve them as a notary', async () => {

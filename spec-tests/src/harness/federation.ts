@@ -5,7 +5,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, afterEach, before } from 'node:test';
 import { makeTestPki, type TestPki } from '@parley/federation/transport/testCa';
+import { testFailed } from './hooks.js';
 import { freePort, startServer, type StartOptions, type TestServer } from './server.js';
 
 export interface FederatedServer {
@@ -92,5 +94,49 @@ export async function startFakeOrigin(tls: FederationPki): Promise<FakeOrigin> {
     serverName,
     sign: (method, uri, destination, body) => signRequest({ method, uri, origin: serverName, destination, content: body as never }, key),
     close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/**
+ * Registers before/after hooks in the current file (or describe block) that start `count`
+ * federating servers sharing one test CA, and dispose of them (and the CA) afterwards; if a
+ * test failed, every server's output is printed. A server that did start is disposed of even
+ * when another failed to. `ready()` resolves to the servers (await it in the file's own
+ * before hook: Node runs top-level hooks as they are registered, not one after another).
+ */
+export function useFederatedServers(count: number): { ready(): Promise<FederatedServer[]>; readonly tls: FederationPki } {
+  let tls: FederationPki | undefined;
+  let servers: FederatedServer[] = [];
+  let starting: Promise<FederatedServer[]> | undefined;
+  let failed = false;
+  const ready = (): Promise<FederatedServer[]> => {
+    starting ??= (async () => {
+      const pki = (tls = makeFederationPki());
+      const started = await Promise.allSettled(Array.from({ length: count }, () => startFederatedServer(pki)));
+      servers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+      const failure = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failure) throw failure.reason;
+      return servers;
+    })();
+    return starting;
+  };
+  before(async () => {
+    await ready();
+  });
+  afterEach((t) => {
+    if (testFailed(t)) failed = true;
+  });
+  after(async () => {
+    await starting?.catch(() => undefined);
+    if (failed) for (const s of servers) s.server.dumpLogs(`a test with ${s.serverName} failed`);
+    await Promise.all(servers.map((s) => s.server.dispose()));
+    tls?.dispose();
+  });
+  return {
+    ready,
+    get tls(): FederationPki {
+      if (!tls) throw new Error('test CA not made (did the before hook fail?)');
+      return tls;
+    },
   };
 }
