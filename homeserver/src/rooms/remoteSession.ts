@@ -21,7 +21,7 @@ import type { RoomRecord } from '../storage/roomsRepo.js';
 import type { TimelineGap } from '../storage/timelineRepo.js';
 import { EMPTY_GROUP, type ShortState, type StateDelta } from '../storage/stateRepo.js';
 import { applyRedaction, redactsOf } from './pipeline/applyRedaction.js';
-import { indexNewEvent } from './pipeline/indexRelations.js';
+import { indexNewEvent, unindexRelation } from './pipeline/indexRelations.js';
 import { resolveStateSets } from './resolveStates.js';
 import type { RoomHead } from './roomHead.js';
 import type { StreamPositions } from './roomWriter.js';
@@ -307,6 +307,57 @@ export class RemoteSession {
   }
 
   /**
+   * Once a partial-state room has its full state (addMissingState): judge again, in order,
+   * each event placed after stream position `since` (our join) against the now complete
+   * state before it, as Synapse does when it un-partial-states an event (the state check
+   * was skipped then: server-server-api.md "Checks performed on receipt of a PDU", step 5).
+   * `check` answers why the event is not allowed (undefined: allowed). A failing event is
+   * rejected after all: out of the timeline and the relations index, and its state change
+   * is undone in the state of every event after it and in the room's current state and
+   * memberships. The corrections are written in one batch at the end (a crash part-way
+   * leaves the room partial, and the rerun starts over). Returns the IDs rejected.
+   */
+  async recheckPlaced(since: number, check: (event: EventRecord, groupBefore: number) => Promise<string | undefined>): Promise<string[]> {
+    this.notInGroup('a re-check');
+    const { storage } = this.deps;
+    const head = this.head;
+    if (!head) return [];
+    const corrected = new Map<string, number>(); // event ID → its corrected state group after
+    const rejected: string[] = [];
+    // The corrections, written together at the end: a crash part-way leaves only unused
+    // state groups (written as they are made, since `check` reads them), and a rerun starts over.
+    const fixes = new Batch();
+    for (let after = since; ; ) {
+      const shorts = await storage.timeline.roomRange(head.shortRoom, { after, dir: 'f', limit: RECHECK_PAGE });
+      if (shorts.length === 0) break;
+      for (const r of await storage.events.byShorts(shorts)) {
+        if (!r || r.outlier || r.rejected !== undefined || r.softFailed) continue;
+        after = Math.max(after, r.stream);
+        const groups = new Batch();
+        const groupBefore = r.pdu.prev_events.some((p) => corrected.has(p)) ? await this.correctedBefore(groups, r, corrected) : r.groupBefore;
+        const reason = await groups.commit(storage.db).then(() => check(r, groupBefore));
+        if (reason === undefined && groupBefore === r.groupBefore) continue;
+        const fixed: EventRecord = { ...r, groupBefore, groupAfter: groupBefore, ...(reason !== undefined ? { rejected: reason } : {}) };
+        if (reason !== undefined) {
+          storage.timeline.remove(fixes, r.shortRoom, r.stream);
+          await unindexRelation(storage, fixes, r);
+          rejected.push(r.eventId);
+        } else if (typeof r.pdu.state_key === 'string') {
+          const shortKey = await storage.ids.stateKeys.alloc(stateKeyOf(r.pdu.type, r.pdu.state_key), groups);
+          const before = await storage.state.resolve(groupBefore);
+          fixed.groupAfter = (await storage.state.addGroup(groups, r.shortRoom, groupBefore, before, { set: new Map([[shortKey, r.shortEvent]]) })).group;
+          await groups.commit(storage.db);
+        }
+        storage.events.put(fixes, fixed);
+        corrected.set(r.eventId, fixed.groupAfter);
+      }
+      if (shorts.length < RECHECK_PAGE) break;
+    }
+    if (corrected.size > 0) await this.recomputeCurrent(fixes, corrected, new Set(rejected));
+    return rejected;
+  }
+
+  /**
    * An invite of a local user into a room this server is not in: an outlier with a stream
    * position and the membership index, so the user's /sync lists it under rooms.invite.
    */
@@ -566,6 +617,55 @@ export class RemoteSession {
     if (this.group) throw new Error(`cannot persist ${what} inside a group`);
   }
 
+  /** The state group before `r` from its prev events' states, some of them corrected by recheckPlaced. */
+  private async correctedBefore(batch: Batch, r: EventRecord, corrected: ReadonlyMap<string, number>): Promise<number> {
+    const groups = await this.groupsAfter(r.pdu.prev_events, corrected);
+    if (groups.length === 0) return r.groupBefore;
+    if (groups.length === 1) return groups[0];
+    const states = await Promise.all(groups.map(async (g) => this.toLong(await this.deps.storage.state.resolve(g))));
+    const target = await this.toShort(await this.resolve(states), batch);
+    return (await this.groupFor(batch, r.shortRoom, groups[0], target)).group;
+  }
+
+  /** The distinct state groups after the given placed events, corrected ones as corrected. */
+  private async groupsAfter(eventIds: readonly string[], corrected: ReadonlyMap<string, number>): Promise<number[]> {
+    const stored = await this.events(eventIds.filter((id) => !corrected.has(id)));
+    const groups = eventIds.map((id) => corrected.get(id)).filter((g) => g !== undefined);
+    for (const e of stored) if (e && !e.outlier) groups.push(e.rejected === undefined ? e.groupAfter : e.groupBefore);
+    return [...new Set(groups)];
+  }
+
+  /**
+   * The room's current state again, from the states at its forward extremities, after
+   * recheckPlaced corrected some of them: a rejected extremity gives way to its prev events.
+   */
+  private async recomputeCurrent(batch: Batch, corrected: ReadonlyMap<string, number>, rejected: ReadonlySet<string>): Promise<void> {
+    const { storage } = this.deps;
+    const head = this.head!;
+    let extremities = head.record.extremities.filter((x) => !rejected.has(x.eventId));
+    if (extremities.length < head.record.extremities.length) {
+      const gone = await this.events(head.record.extremities.filter((x) => rejected.has(x.eventId)).map((x) => x.eventId));
+      const prevs = await this.events([...new Set(gone.flatMap((e) => e?.pdu.prev_events ?? []))]);
+      const kept = new Set(extremities.map((x) => x.eventId));
+      for (const p of prevs) if (p && !p.outlier && p.rejected === undefined && !rejected.has(p.eventId) && !kept.has(p.eventId)) extremities.push({ eventId: p.eventId, depth: p.pdu.depth });
+      if (extremities.length === 0) extremities = head.record.extremities;
+    }
+    const groups = await this.groupsAfter(extremities.map((x) => x.eventId), corrected);
+    let group = groups[0] ?? head.record.stateGroup;
+    let current = await storage.state.resolve(group);
+    if (groups.length > 1) {
+      const states = await Promise.all(groups.map(async (g) => this.toLong(await storage.state.resolve(g))));
+      ({ group, state: current } = await this.groupFor(batch, head.shortRoom, group, await this.toShort(await this.resolve(states), batch), current));
+    }
+    const delta = diffShort(head.state, current);
+    storage.state.setCurrent(batch, head.shortRoom, delta);
+    await this.stageMemberships(batch, head.shortRoom, delta);
+    const record: RoomRecord = { ...head.record, stateGroup: group, extremities };
+    storage.rooms.put(batch, head.shortRoom, record);
+    await batch.commit(storage.db);
+    this.head = { ...head, record, state: current };
+  }
+
   /** Extremities and current state after an accepted event; stages the room record, current state and memberships. */
   private async advanceHead(batch: Batch, shortRoom: number, record: EventRecord, after: ShortState, replace: boolean): Promise<RoomHead> {
     const { storage } = this.deps;
@@ -611,15 +711,20 @@ export class RemoteSession {
   }
 
   /** Keep the membership index in step with the current state's member entries. */
-  private async stageMemberships(batch: Batch, shortRoom: number, delta: StateDelta, staged: EventRecord): Promise<void> {
+  private async stageMemberships(batch: Batch, shortRoom: number, delta: StateDelta, staged?: EventRecord): Promise<void> {
     const { storage } = this.deps;
     const entries = [...delta.set];
+    const removed = await storage.ids.stateKeysOf([...(delta.remove ?? [])]);
+    for (const k of removed) {
+      const [type, userId] = splitStateKey(k);
+      if (type === 'm.room.member') storage.members.remove(batch, shortRoom, userId);
+    }
     if (entries.length === 0) return;
     const keys = await storage.ids.stateKeysOf(entries.map(([k]) => k));
     for (const [i, [, shortEvent]] of entries.entries()) {
       const [type, userId] = splitStateKey(keys[i]);
       if (type !== 'm.room.member') continue;
-      const ev = shortEvent === staged.shortEvent ? staged : await this.byShort(shortEvent);
+      const ev = shortEvent === staged?.shortEvent ? staged : await this.byShort(shortEvent);
       if (!ev) continue;
       storage.members.put(batch, shortRoom, userId, {
         membership: ev.pdu.content.membership as Membership,
@@ -706,6 +811,9 @@ export class RemoteSession {
     }
   }
 }
+
+/** Events read per page by recheckPlaced. */
+const RECHECK_PAGE = 500;
 
 /** State entries added per batch by addMissingState. */
 const STATE_SLICE = 5_000;

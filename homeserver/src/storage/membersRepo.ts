@@ -82,4 +82,11 @@ export class MembersRepo {
       this.db.put('userroom_member', key(userId, shortRoom), member),
     );
   }
+
+  /** The user has no membership in the room after all (an event that gave them one was rejected later). */
+  remove(batch: Batch, shortRoom: number, userId: string): void {
+    this.forget([userId]);
+    batch.afterCommit(() => this.forget([userId], shortRoom));
+    batch.add(this.db.del('roomuser_member', key(shortRoom, userId)), this.db.del('userroom_member', key(userId, shortRoom)));
+  }
 }

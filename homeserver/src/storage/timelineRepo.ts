@@ -29,6 +29,11 @@ export class TimelineRepo {
     );
   }
 
+  /** Take an event out of the room's timeline and the global order (it was rejected after all). */
+  remove(batch: Batch, shortRoom: number, stream: number): void {
+    batch.add(this.db.del('roomstream_event', key(shortRoom, stream)), this.db.del('stream_roomevent', key(stream)));
+  }
+
   /** Store a backfilled event at position `stream` (< 0); it takes no place in the global order. */
   appendBackfill(batch: Batch, shortRoom: number, stream: number, shortEvent: number): void {
     if (!(stream < 0)) throw new Error('a backfilled event needs a negative position');

@@ -160,6 +160,22 @@ export class RemoteIngest {
     for (let i = 0; i < events.length; i += OUTLIER_SLICE) await this.persistOutlierChain(roomId, rules, events.slice(i, i + OUTLIER_SLICE));
   }
 
+  /**
+   * A room joined with partial state has its full state now: the events placed after our
+   * join at stream position `since` were judged then by their own auth events only (decide()
+   * below); each is checked against the state before it as it now is, and those it does not
+   * allow are rejected after all (RemoteSession.recheckPlaced). Runs in the room's queue.
+   * Returns the IDs rejected.
+   */
+  recheckAfterResync(s: RemoteSession, since: number): Promise<string[]> {
+    return s.recheckPlaced(since, async (record, groupBefore) => {
+      // A restricted join needs its authorising server's signature: checked again, stored events keep no record of it.
+      const verified = typeof record.pdu.content.join_authorised_via_users_server === 'string' ? await verifyPdu(record, s.rules, this.deps.keys) : undefined;
+      if (verified && !verified.ok) return verified.error;
+      return this.checkAgainstState(s, verified?.event ?? record, { group: groupBefore });
+    });
+  }
+
   /** An invite of one of our users (already co-signed by us), for a room we may not be in. */
   async ingestInvite(version: string, invite: Pdu, strippedState: unknown[]): Promise<void> {
     const rules = roomVersion(version);

@@ -250,6 +250,49 @@ test(
 );
 
 test(
+  'it should reject, once the full state is known, an event accepted while partial that the full state forbids, and undo its state change',
+  withTempDir(async (dir) => {
+    const { s, network, hr, roomId, members } = await joinSetupWithHeldResync(dir);
+    const banned = members[5];
+    const oldJoin = [...hr.events.values()].find((e) => e.pdu.type === 'm.room.member' && e.pdu.state_key === banned)!;
+    hr.build(roomId, { type: 'm.room.member', sender: '@creator:hr.test', stateKey: banned, content: { membership: 'ban' } });
+    try {
+      await s.joiner.joinRemote(ME, roomId, ['hr.test'], {});
+      // The banned member claims a new display name citing its old join: our partial state
+      // has no member entry for them, so their own auth events are all that judge it now.
+      const power = hr.stateAt(hr.latestEvent(roomId).eventId);
+      const sneaky = hr.build(roomId, {
+        type: 'm.room.member',
+        sender: banned,
+        stateKey: banned,
+        content: { membership: 'join', displayname: 'not banned' },
+        authEvents: [power.get('m.room.power_levels\u0000')!, power.get('m.room.join_rules\u0000')!, oldJoin.eventId],
+      });
+      assert.deepEqual((await s.ingest.ingestPdus('hr.test', [sneaky.pdu])).get(sneaky.eventId), {}, 'accepted while partial');
+      assert.ok((await joinedUsers(s, roomId)).includes(banned), 'for now the member shows as joined');
+      const after = hr.build(roomId, { type: 'm.room.message', sender: '@creator:hr.test', content: { msgtype: 'm.text', body: 'later' }, prevEvents: [sneaky.eventId] });
+      assert.deepEqual((await s.ingest.ingestPdus('hr.test', [after.pdu])).get(after.eventId), {});
+
+      network.release();
+      await s.resync.settled(roomId);
+      assert.equal(s.partial.isPartial(roomId), false);
+      const judged = await s.rooms.reader.getEvent(sneaky.eventId);
+      assert.match(judged?.rejected ?? '', /ban/i, 'rejected once the ban is known');
+      assert.equal((await s.rooms.reader.currentStateEvent(roomId, 'm.room.member', banned))?.pdu.content.membership, 'ban', 'the room shows the ban again');
+      assert.ok(!(await joinedUsers(s, roomId)).includes(banned), 'and the member list too');
+      const timeline = (await s.rooms.reader.timeline(roomId, { dir: 'b', limit: 10 })).map((e) => e.eventId);
+      assert.ok(!timeline.includes(sneaky.eventId), 'the rejected event left the timeline');
+      assert.equal(timeline[0], after.eventId, 'the event after it stays');
+      const atAfter = await s.rooms.reader.stateBefore(after.eventId);
+      const entry = atAfter?.get(`m.room.member\u0000${banned}`);
+      assert.equal((await s.rooms.reader.getEvent(entry!))?.pdu.content.membership, 'ban', 'the state before the later event no longer holds the rejected join');
+    } finally {
+      await s.close();
+    }
+  }),
+);
+
+test(
   'it should resume an unfinished resync after a restart',
   withTempDir(async (dir) => {
     const net = new FakeFederation();

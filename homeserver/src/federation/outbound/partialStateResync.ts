@@ -5,7 +5,9 @@
 // the next on failure. Every event is checked like any fetched PDU (signatures, content
 // hash, auth against its own auth events; forged ones are dropped, unauthorised ones
 // rejected), stored as an outlier, and the entries the room's current state lacks are
-// added to it. Then the room is marked complete (at a stream position of its own, so /sync
+// added to it. The events accepted meanwhile (judged by their auth events alone) are then
+// checked against the full state before them, and rejected if it does not allow them
+// (Synapse's update_state_for_partial_state_event). Then the room is marked complete (at a stream position of its own, so /sync
 // sends it as newly joined) and whoever waits for the full state (member lists) is woken.
 // Rooms still partial at startup are resumed.
 // Spec: server-server-api.md "Joining Rooms" (joins-v2.yaml omit_members, servers_in_room),
@@ -26,7 +28,7 @@ export interface PartialStateResyncDeps {
   rooms: PartialStateRooms;
   reader: Pick<StoredRoomReader, 'getEvent' | 'getEvents' | 'forgetStateGroups'>;
   writer: Pick<RoomWriter, 'remote'>;
-  ingest: Pick<RemoteIngest, 'ingestFetchedState'>;
+  ingest: Pick<RemoteIngest, 'ingestFetchedState' | 'recheckAfterResync'>;
   requester: FederationRequester;
   /** The stream position taken when a room completes (/sync then sends it as newly joined). */
   counter: { next(): number; finish(pos: number): void };
@@ -133,16 +135,9 @@ export class PartialStateResync implements PartialJoins {
       try {
         const t0 = Date.now();
         const cpu0 = process.cpuUsage();
-        const added = await this.syncFrom(server, roomId, rules, rec.joinEventId);
-        const pos = this.deps.counter.next();
-        try {
-          await this.deps.rooms.complete(roomId, pos);
-          await this.deps.onCompleted?.(roomId, pos).catch((err: unknown) => this.deps.onWarning?.('after completing a partial-state room', { roomId, err: String(err) }));
-        } finally {
-          this.deps.counter.finish(pos);
-        }
+        const { added, rejected } = await this.syncFrom(server, roomId, rules, rec.joinEventId);
         const cpu = process.cpuUsage(cpu0);
-        this.deps.onInfo?.('partial-state room completed', { roomId, server, added, ms: Date.now() - t0, processCpuMs: Math.round((cpu.user + cpu.system) / 1000) });
+        this.deps.onInfo?.('partial-state room completed', { roomId, server, added, rejected, ms: Date.now() - t0, processCpuMs: Math.round((cpu.user + cpu.system) / 1000) });
         return true;
       } catch (err) {
         this.deps.onWarning?.('partial-state resync from a server failed; trying the next', { roomId, server, err: String(err) });
@@ -151,8 +146,12 @@ export class PartialStateResync implements PartialJoins {
     return false;
   }
 
-  /** Fetch, check and store the full state before our join as `server` has it; returns the entries added. */
-  private async syncFrom(server: string, roomId: string, rules: RoomVersionRules, joinEventId: string): Promise<number> {
+  /**
+   * Fetch, check and store the full state before our join as `server` has it, judge again the
+   * events accepted since, and mark the room complete; returns the entries added and the
+   * events rejected.
+   */
+  private async syncFrom(server: string, roomId: string, rules: RoomVersionRules, joinEventId: string): Promise<{ added: number; rejected: number }> {
     const t0 = Date.now();
     const cpu0 = process.cpuUsage();
     const { pduIds, authChainIds } = await this.fetcher.stateIds(server, roomId, joinEventId);
@@ -178,10 +177,27 @@ export class PartialStateResync implements PartialJoins {
         const absent = pduIds.filter((_, i) => state[i] === undefined);
         if (absent.length > 0) throw new Error(`${absent.length} state events could not be retrieved or verified (first: ${absent[0]})`);
         if (!join || join.outlier) throw new Error('our join is not placed in the room');
-        return s.addMissingState(state as EventRecord[], join.groupBefore);
+        const added = await s.addMissingState(state as EventRecord[], join.groupBefore);
+        const rejected = await this.deps.ingest.recheckAfterResync(s, join.stream);
+        if (rejected.length > 0) this.deps.onWarning?.('events accepted during partial state are rejected against the full state', { roomId, rejected });
+        this.deps.reader.forgetStateGroups();
+        // Still in the room's queue: no event of the room is judged between the re-check and the end of partial state.
+        await this.complete(roomId);
+        return { added, rejected: rejected.length };
       });
     } finally {
       this.deps.reader.forgetStateGroups();
+    }
+  }
+
+  /** The room has its full state, at a stream position of its own (/sync then sends it as newly joined). */
+  private async complete(roomId: string): Promise<void> {
+    const pos = this.deps.counter.next();
+    try {
+      await this.deps.rooms.complete(roomId, pos);
+      await this.deps.onCompleted?.(roomId, pos).catch((err: unknown) => this.deps.onWarning?.('after completing a partial-state room', { roomId, err: String(err) }));
+    } finally {
+      this.deps.counter.finish(pos);
     }
   }
 

@@ -12,7 +12,7 @@ import type { Pdu } from '@parley/federation/core/types';
 import type { Batch } from '../../storage/batch.js';
 import type { EventRecord } from '../../storage/eventsRepo.js';
 import type { RoomStorage } from '../../storage/roomStorage.js';
-import { unindexRedacted } from './indexRelations.js';
+import { unindexRelation } from './indexRelations.js';
 
 /** The event a redaction targets, wherever the room version puts it. */
 export function redactsOf(pdu: Pdu, rules: RoomVersionRules): string | undefined {
@@ -50,7 +50,7 @@ export async function applyRedaction(
     redactedBecause: { eventId: redaction.eventId, pdu: redaction.pdu },
   };
   storage.events.put(batch, pruned);
-  await unindexRedacted(storage, batch, target);
+  await unindexRelation(storage, batch, target);
   storage.events.putRedactedBy(batch, targetId, redaction.eventId);
   return pruned;
 }

@@ -32,8 +32,8 @@ export function indexNewEvent(storage: RoomStorage, batch: Batch, record: EventR
   if (child) storage.relations.stage(batch, child);
 }
 
-/** Drop a just-redacted event (given as it was before pruning) from the relations index. */
-export async function unindexRedacted(storage: RoomStorage, batch: Batch, original: EventRecord): Promise<void> {
+/** Drop an event from the relations index: just redacted (given as it was before pruning), or rejected after all. */
+export async function unindexRelation(storage: RoomStorage, batch: Batch, original: EventRecord): Promise<void> {
   const child = childOf(original);
   if (child) await storage.relations.unstage(batch, child);
 }
