@@ -420,7 +420,7 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
         ingest: remoteIngest,
         servers: (roomId) => federationSender.joinedServers(roomId),
         gaps: storedGaps(rooms.storage),
-        onHistoryPlaced: (events) => search.indexer.indexHistory(events),
+        onHistoryPlaced: () => void search.indexer.indexHistory(),
         onWarning: (msg, extra) => logger.warn({ ...extra, area: 'federation-backfill' }, msg),
       }),
     );

@@ -600,8 +600,8 @@ export class RemoteSession {
     };
     if (p.rejected === undefined) {
       await this.applyEarlierRedaction(record);
-      if (p.stream > 0) storage.timeline.appendInGap(batch, shortRoom, p.stream, shortEvent);
-      else storage.timeline.appendBackfill(batch, shortRoom, p.stream, shortEvent);
+      if (p.stream > 0) storage.timeline.appendInGap(batch, shortRoom, p.stream, shortEvent, event.eventId);
+      else storage.timeline.appendBackfill(batch, shortRoom, p.stream, shortEvent, event.eventId);
       // Edits, reactions and threads in fetched history aggregate like any (storage/relationsRepo.ts).
       indexNewEvent(storage, batch, record);
     }

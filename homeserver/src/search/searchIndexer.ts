@@ -16,7 +16,7 @@ const PASS_BATCH = 256;
 
 export interface SearchIndexerDeps {
   repo: SearchRepo;
-  reader: Pick<RoomReader, 'eventsSince' | 'getEvent'>;
+  reader: Pick<RoomReader, 'eventsSince' | 'getEvent' | 'getEvents'>;
   stream: { readonly persisted: number; onAdvance(listener: (persisted: number) => void): void };
   onError?: (err: unknown, what: string) => void;
 }
@@ -40,6 +40,7 @@ export class SearchIndexer {
     // be after their own output (a concurrent write below them was still pending).
     this.deps.stream.onAdvance(() => this.kick());
     this.kick();
+    void this.indexHistory();
     await this.idle();
   }
 
@@ -51,12 +52,19 @@ export class SearchIndexer {
   /**
    * Index room events that are not in the stream the passes follow: history fetched into a gap
    * (positions reserved there, which the cursor passed while they were free) or below a room's
-   * timeline (negative positions).
+   * timeline (negative positions). Each was marked when placed (storage/timelineRepo.ts), so
+   * what a crash left unindexed is found again at the next start.
    */
-  indexHistory(events: StoredEvent[]): Promise<void> {
+  indexHistory(): Promise<void> {
     this.enqueue(async () => {
-      const docs = events.filter((e) => !e.outlier && !e.rejected && !e.softFailed).flatMap((e) => docOf(e) ?? []);
-      if (docs.length > 0) await this.deps.repo.add(docs);
+      for (;;) {
+        const ids = await this.deps.repo.historyToIndex(PASS_BATCH);
+        if (ids.length === 0) return;
+        const events = (await this.deps.reader.getEvents(ids)).filter((e) => e !== undefined);
+        const docs = events.filter((e) => !e.outlier && !e.rejected && !e.softFailed).flatMap((e) => docOf(e) ?? []);
+        await this.deps.repo.addHistory(docs, ids);
+        if (ids.length < PASS_BATCH) return;
+      }
     });
     return this.chain;
   }

@@ -287,6 +287,12 @@ export const KEYSPACES = {
   stream_searchdoc: 'srchdoc',
   /** short room u64 · depth u64 (stream −depth, as roombackfill_event) → { r, t }: the same for backfilled history */
   roombackfill_searchdoc: 'srchdocb',
+  /**
+   * event ID str· → 1: history placed by backfill (below the timeline or into a gap), written in the same batch
+   * by storage/timelineRepo.ts; such history is never in stream_roomevent, which the indexing cursor follows.
+   * Deleted in the batch that indexes it, so a crash in between only delays its indexing.
+   */
+  historyevent_unindexed: 'srchhist',
 } as const;
 
 export type KeyspaceName = keyof typeof KEYSPACES;

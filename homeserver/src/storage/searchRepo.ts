@@ -1,10 +1,10 @@
 // The full-text search index: postings per (room, token, event) and, per indexed event,
 // the tokens it contributed (so a redaction can take them out again), plus the cursor up
 // to which the room stream has been indexed. Layouts: schema.ts roomtokenstream_posting,
-// stream_searchdoc, roombackfill_searchdoc, meta_value 'search_indexed'. History backfilled
+// stream_searchdoc, roombackfill_searchdoc, historyevent_unindexed, meta_value 'search_indexed'. History backfilled
 // below the timeline has negative positions, which are per room (storage/timelineRepo.ts).
 import type { BatchOp, Database } from './db.js';
-import { i64, key, readI64, u64 } from './keys.js';
+import { i64, key, readI64, splitStrings, u64 } from './keys.js';
 
 /** Which searchable key a posting came from (search.md "room_events"). */
 export type SearchField = 'b' | 'n' | 't';
@@ -74,10 +74,21 @@ export class SearchRepo {
     await this.db.writeDerived(ops);
   }
 
-  /** Add events that are not in the room stream (fetched history: below the timeline, or in a gap at positions the cursor passed while free). */
-  async add(docs: SearchDoc[]): Promise<void> {
+  /** Up to `limit` IDs of fetched history not indexed yet (schema.ts historyevent_unindexed). */
+  async historyToIndex(limit: number): Promise<string[]> {
+    const rows = await this.db.range<number>('historyevent_unindexed', { limit });
+    return rows.map(([k]) => splitStrings(k)[0]);
+  }
+
+  /**
+   * Add events that are not in the room stream (fetched history: below the timeline, or in a
+   * gap at positions the cursor passed while free), and clear the marks of `done`, in one batch.
+   */
+  async addHistory(docs: SearchDoc[], done: string[]): Promise<void> {
     const ops = await this.docOps(docs);
-    if (ops.length > 0) await this.db.write(ops);
+    for (const id of done) ops.push(this.db.del('historyevent_unindexed', key(id)));
+    // Derived data with its marks in the same batch, like write(): no fsync of its own.
+    if (ops.length > 0) await this.db.writeDerived(ops);
   }
 
   private async docOps(docs: SearchDoc[]): Promise<BatchOp[]> {

@@ -17,13 +17,13 @@ test('it should read backfilled history before a room’s first event and keep i
     timeline.append(batch, 1, 7, 102);
     timeline.append(batch, 1, 9, 103);
     timeline.append(batch, 2, 6, 900); // another room
-    timeline.appendBackfill(batch, 1, -1, 52);
-    timeline.appendBackfill(batch, 1, -2, 51);
+    timeline.appendBackfill(batch, 1, -1, 52, '$e52');
+    timeline.appendBackfill(batch, 1, -2, 51, '$e51');
     await batch.commit(t.db);
     assert.equal(await timeline.lowestBackfill(1), -2);
     assert.equal(await timeline.lowestBackfill(2), 0);
     const more = new Batch();
-    timeline.appendBackfill(more, 1, -3, 50);
+    timeline.appendBackfill(more, 1, -3, 50, '$e50');
     await more.commit(t.db);
 
     const all = -Number.MAX_SAFE_INTEGER;

@@ -5,7 +5,7 @@
 // History missing in the middle (a remote event whose prev events could not be fetched)
 // is a gap: positions reserved below that event, filled later by backfill (roomstream_gap).
 import type { Batch } from './batch.js';
-import type { Database } from './db.js';
+import type { BatchOp, Database } from './db.js';
 import { key, readU64 } from './keys.js';
 
 const MAX_STREAM = Number.MAX_SAFE_INTEGER;
@@ -35,18 +35,23 @@ export class TimelineRepo {
   }
 
   /** Store a backfilled event at position `stream` (< 0); it takes no place in the global order. */
-  appendBackfill(batch: Batch, shortRoom: number, stream: number, shortEvent: number): void {
+  appendBackfill(batch: Batch, shortRoom: number, stream: number, shortEvent: number, eventId: string): void {
     if (!(stream < 0)) throw new Error('a backfilled event needs a negative position');
-    batch.add(this.db.put('roombackfill_event', key(shortRoom, -stream), shortEvent));
+    batch.add(this.db.put('roombackfill_event', key(shortRoom, -stream), shortEvent), this.historyToIndex(eventId));
   }
 
   /**
    * Store an event fetched into a gap at a reserved position `stream` (> 0): in the room's
    * order only, never in the global one (incremental /sync and the stream followers skip it).
    */
-  appendInGap(batch: Batch, shortRoom: number, stream: number, shortEvent: number): void {
+  appendInGap(batch: Batch, shortRoom: number, stream: number, shortEvent: number, eventId: string): void {
     if (!(stream > 0)) throw new Error('an event placed in a gap needs a reserved positive position');
-    batch.add(this.db.put('roomstream_event', key(shortRoom, stream), shortEvent));
+    batch.add(this.db.put('roomstream_event', key(shortRoom, stream), shortEvent), this.historyToIndex(eventId));
+  }
+
+  /** History outside the global order is indexed for search from this mark (storage/searchRepo.ts). */
+  private historyToIndex(eventId: string): BatchOp {
+    return this.db.put('historyevent_unindexed', key(eventId), 1);
   }
 
   /** Record (or update) the gap below the room's event at `stream`. */

@@ -41,7 +41,7 @@ async function joinAndBackfill(k: InboundKit, roomId: string, user: { userId: st
       ingest: k.ingest,
       servers: async () => [REMOTE],
       ...(opts.gaps ? { gaps: storedGaps(k.rooms.storage) } : {}),
-      ...(opts.search ? { onHistoryPlaced: opts.search.indexer.indexHistory.bind(opts.search.indexer) } : {}),
+      ...(opts.search ? { onHistoryPlaced: () => void opts.search!.indexer.indexHistory() } : {}),
     }),
   );
   return { beforeJoin, join };
@@ -237,6 +237,38 @@ test('it should fill a hole in the middle of the history when /messages walks ac
       (older.json.search_categories.room_events.results as Array<{ result: { content: { body: string } } }>).map((r) => r.result.content.body),
       ['before join'],
     );
+  })(kit).finally(() => kit.close());
+});
+
+test('it should index, when the search indexer next starts, fetched history it was never told of (as after a crash between placing and indexing)', async () => {
+  let search: SearchModule | undefined;
+  const kit = await openInboundKit({
+    clientRoutes: (k) => {
+      search = createSearchModule({
+        db: k.db,
+        reader: k.rooms.reader,
+        outputs: k.outputs,
+        stream: k.stream,
+        roomShort: (roomId) => k.rooms.storage.ids.room(roomId),
+        visible: (userId, roomId, events) => k.rooms.visibility.filter(userId, roomId, events),
+        format: toClientEvent,
+      });
+      return search.routes;
+    },
+  });
+  await (async (k: InboundKit) => {
+    const bea = k.local('bea');
+    const { roomId } = k.remote.createRoom('12', 'owner');
+    const owner = k.remote.user('owner');
+    for (let i = 0; i < 3; i++) k.remote.build(roomId, { type: 'm.room.message', sender: owner, content: { msgtype: 'm.text', body: `agenda ${i}` } });
+    await joinAndBackfill(k, roomId, bea); // nobody tells the index of the history placed
+    const page = await k.clientCall('GET', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=50`, bea.token);
+    assert.equal(page.json.chunk.filter((e: { type: string }) => e.type === 'm.room.message').length, 3, 'the history was fetched');
+    await search!.start();
+    await search!.indexer.idle();
+    const found = await k.clientCall('POST', '/_matrix/client/v3/search', bea.token, { search_categories: { room_events: { search_term: 'agenda' } } });
+    assert.equal(found.status, 200, JSON.stringify(found.json));
+    assert.equal(found.json.search_categories.room_events.count, 3);
   })(kit).finally(() => kit.close());
 });
 

@@ -8,7 +8,7 @@
 // Spec: server-server-api.md "Backfilling and retrieving missing events"; backfill.yaml.
 import type { FederationRequester } from '@parley/federation/transport/federationClient';
 import type { HistoryBackfill } from '../../sync/pagination.js';
-import type { RoomReader, StoredEvent } from '../../rooms/types.js';
+import type { RoomReader } from '../../rooms/types.js';
 import type { RoomStorage } from '../../storage/roomStorage.js';
 import type { TimelineGap } from '../../storage/timelineRepo.js';
 
@@ -29,9 +29,9 @@ export interface BackfillerDeps {
   reader: Pick<RoomReader, 'timeline' | 'getEvents'>;
   client: FederationRequester;
   ingest: { ingestBackfill(origin: string, roomId: string, pdus: unknown[], gapAt?: number): Promise<number> };
-  /** History placed below the timeline or into a gap (in the room's order, not in the stream,
-   *  so the search indexer's stream cursor never sees it): for the search index. */
-  onHistoryPlaced?: (events: StoredEvent[]) => Promise<void>;
+  /** History was placed below the timeline or into a gap (in the room's order, not in the
+   *  stream, so the search indexer's stream cursor never sees it): the search index takes it. */
+  onHistoryPlaced?: () => void;
   /** The room's gaps below events in (after, upTo], newest first (storedGaps); absent: gaps are not filled. */
   gaps?: (roomId: string, after: number, upTo: number) => Promise<Array<{ stream: number; gap: TimelineGap }>>;
   /** Other servers with a joined member, best first. */
@@ -96,17 +96,9 @@ export class FederationBackfiller implements HistoryBackfill {
       const limit = Math.min(Math.max(want, 1) * 2, BACKFILL_LIMIT, free);
       if (!(await this.fetchInto(roomId, `gap ${stream}`, gap.missing, limit, stream))) continue;
       added = true;
-      // Positions from the gap's low end up to its event were reserved for it: all of it is fetched history.
-      await this.placed(roomId, gap.low - 1, stream - 1);
+      this.d.onHistoryPlaced?.();
     }
     return added;
-  }
-
-  /** Hand the history now at positions (after, upTo] to onHistoryPlaced. */
-  private async placed(roomId: string, after: number, upTo: number): Promise<void> {
-    if (this.d.onHistoryPlaced === undefined) return;
-    const events = await this.d.reader.timeline(roomId, { after, upTo, dir: 'f', limit: BACKFILL_LIMIT });
-    await this.d.onHistoryPlaced(events).catch((err: unknown) => this.d.onWarning?.('indexing fetched history failed', { roomId, err: String(err) }));
   }
 
   /** Prev events of the room's earliest events that have no place here (unknown, or outliers). */
@@ -125,8 +117,7 @@ export class FederationBackfiller implements HistoryBackfill {
     const frontier = (await this.frontier(roomId)).filter((id) => !inGaps.has(id));
     if (frontier.length === 0 || lowest === undefined) return false; // the room's beginning (the create event) is here
     const added = await this.fetchInto(roomId, 'bottom', frontier, Math.min(Math.max(want, 1) * 2, BACKFILL_LIMIT));
-    // Placed right below what was the lowest event.
-    if (added) await this.placed(roomId, BOTTOM, lowest.stream - 1);
+    if (added) this.d.onHistoryPlaced?.();
     return added;
   }
 
