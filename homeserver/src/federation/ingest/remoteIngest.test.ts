@@ -146,46 +146,49 @@ test('it should soft-fail a message from a banned user built on the state before
   });
 });
 
-test('it should fetch unknown prev_events with get_missing_events before accepting the event', async () => {
-  await withKit(async (k) => {
-    const alice = k.local('alice');
-    const roomId = await k.createRoom('alice');
-    await k.joinRemote(roomId, 'bob');
-    const bob = k.remote.user('bob');
-    const m1 = k.remote.build(roomId, { type: 'm.room.message', sender: bob, content: { msgtype: 'm.text', body: 'one' } });
-    const m2 = k.remote.build(roomId, { type: 'm.room.message', sender: bob, content: { msgtype: 'm.text', body: 'two' } });
-    const m3 = k.remote.build(roomId, { type: 'm.room.message', sender: bob, content: { msgtype: 'm.text', body: 'three' } });
-    const res = await k.ingest.ingestPdus(REMOTE, [m3.pdu]);
-    assert.deepEqual(res.get(m3.eventId), {});
-    const gme = k.remote.calls.find((c) => c.path.includes('/get_missing_events/'));
-    assert.ok(gme, 'get_missing_events was called');
-    assert.deepEqual((gme.body as { latest_events: string[] }).latest_events, [m3.eventId]);
-    assert.ok(await k.rooms.reader.getEvent(m1.eventId));
-    assert.ok(await k.rooms.reader.getEvent(m2.eventId));
-    assert.deepEqual(await syncTimelineBodies(k, alice.token, roomId), ['one', 'two', 'three']);
+// Room versions 1 and 2 reference events by [id, hash] pairs on the wire: the fetched events carry them too.
+for (const version of ['12', '1']) {
+  test(`it should fetch unknown prev_events with get_missing_events before accepting the event (room version ${version})`, async () => {
+    await withKit(async (k) => {
+      const alice = k.local('alice');
+      const roomId = await k.createRoom('alice', version);
+      await k.joinRemote(roomId, 'bob');
+      const bob = k.remote.user('bob');
+      const m1 = k.remote.build(roomId, { type: 'm.room.message', sender: bob, content: { msgtype: 'm.text', body: 'one' } });
+      const m2 = k.remote.build(roomId, { type: 'm.room.message', sender: bob, content: { msgtype: 'm.text', body: 'two' } });
+      const m3 = k.remote.build(roomId, { type: 'm.room.message', sender: bob, content: { msgtype: 'm.text', body: 'three' } });
+      const res = await k.ingest.ingestPdus(REMOTE, [m3.pdu]);
+      assert.deepEqual(res.get(m3.eventId), {});
+      const gme = k.remote.calls.find((c) => c.path.includes('/get_missing_events/'));
+      assert.ok(gme, 'get_missing_events was called');
+      assert.deepEqual((gme.body as { latest_events: string[] }).latest_events, [m3.eventId]);
+      assert.ok(await k.rooms.reader.getEvent(m1.eventId));
+      assert.ok(await k.rooms.reader.getEvent(m2.eventId));
+      assert.deepEqual(await syncTimelineBodies(k, alice.token, roomId), ['one', 'two', 'three']);
+    });
   });
-});
 
-test('it should fall back to the state at the gap (state_ids) when get_missing_events cannot close it', async () => {
-  await withKit(async (k) => {
-    const alice = k.local('alice');
-    const roomId = await k.createRoom('alice');
-    await k.joinRemote(roomId, 'bob');
-    const bob = k.remote.user('bob');
-    await k.rooms.events.setState(alice, roomId, 'm.room.power_levels', '', { users: { [bob]: 50 } });
-    await k.teachRemote(roomId);
-    for (let i = 0; i < 15; i++) k.remote.build(roomId, { type: 'm.room.message', sender: bob, content: { msgtype: 'm.text', body: `gap ${i}` } });
-    const topic = k.remote.build(roomId, { type: 'm.room.topic', sender: bob, stateKey: '', content: { topic: 'set in the gap' } });
-    k.remote.override((req) => (req.path.includes('/get_missing_events/') ? { ok: true, status: 200, body: { events: [] } } : undefined));
-    const last = k.remote.build(roomId, { type: 'm.room.message', sender: bob, content: { msgtype: 'm.text', body: 'after the gap' } });
-    const res = await k.ingest.ingestPdus(REMOTE, [last.pdu]);
-    assert.deepEqual(res.get(last.eventId), {});
-    assert.ok(k.remote.calls.some((c) => c.path.includes('/state_ids/')), 'state_ids was called');
-    const topicNow = await k.rooms.reader.currentStateEvent(roomId, 'm.room.topic', '');
-    assert.equal(topicNow?.eventId, topic.eventId);
-    assert.equal((await k.rooms.reader.getEvent(topic.eventId))?.outlier, true);
+  test(`it should fall back to the state at the gap (state_ids) when get_missing_events cannot close it (room version ${version})`, async () => {
+    await withKit(async (k) => {
+      const alice = k.local('alice');
+      const roomId = await k.createRoom('alice', version);
+      await k.joinRemote(roomId, 'bob');
+      const bob = k.remote.user('bob');
+      await k.rooms.events.setState(alice, roomId, 'm.room.power_levels', '', { users: { [bob]: 50 } });
+      await k.teachRemote(roomId);
+      for (let i = 0; i < 15; i++) k.remote.build(roomId, { type: 'm.room.message', sender: bob, content: { msgtype: 'm.text', body: `gap ${i}` } });
+      const topic = k.remote.build(roomId, { type: 'm.room.topic', sender: bob, stateKey: '', content: { topic: 'set in the gap' } });
+      k.remote.override((req) => (req.path.includes('/get_missing_events/') ? { ok: true, status: 200, body: { events: [] } } : undefined));
+      const last = k.remote.build(roomId, { type: 'm.room.message', sender: bob, content: { msgtype: 'm.text', body: 'after the gap' } });
+      const res = await k.ingest.ingestPdus(REMOTE, [last.pdu]);
+      assert.deepEqual(res.get(last.eventId), {});
+      assert.ok(k.remote.calls.some((c) => c.path.includes('/state_ids/')), 'state_ids was called');
+      const topicNow = await k.rooms.reader.currentStateEvent(roomId, 'm.room.topic', '');
+      assert.equal(topicNow?.eventId, topic.eventId);
+      assert.equal((await k.rooms.reader.getEvent(topic.eventId))?.outlier, true);
+    });
   });
-});
+}
 
 test('it should resolve two concurrent topic changes by state resolution, the same whichever arrives first', async () => {
   const outcome: string[] = [];

@@ -2,9 +2,12 @@
 // ed25519 key and answers the federation requests our server makes to it (keys, /event,
 // /get_missing_events, /state_ids, /state, /event_auth, /backfill) from the event graph it holds. Several
 // fakes share one FakeFederation, which is what our server gets as its FederationRequester.
+// Events are held in their wire form: in room versions 1 and 2 that is with `event_id` and
+// `[id, {sha256}]` pairs in prev_events/auth_events (refIds reads the IDs of either form).
 // Shared by the inbound and outbound federation tests; extend additively.
 import { authEventTypesFor } from '@parley/federation/core/auth/index';
 import { eventIdOf, roomIdOf } from '@parley/federation/core/eventId';
+import { newV1EventId, referenceHashObject, toWire, usesRefPairs } from '@parley/federation/core/eventRefs';
 import { roomVersion, type RoomVersionRules } from '@parley/federation/core/roomVersions';
 import { stateKeyOf, type JsonObject, type JsonValue, type Pdu, type StateKey } from '@parley/federation/core/types';
 import { ownKeyDocument } from '@parley/federation/api/keys';
@@ -20,7 +23,13 @@ import { createHash } from 'node:crypto';
 
 export interface FakeEvent {
   eventId: string;
+  /** As on the wire (v1/v2: with event_id and reference pairs). */
   pdu: Pdu;
+}
+
+/** The event IDs of prev_events/auth_events in either form (v1/v2 pairs or bare IDs). */
+export function refIds(refs: readonly unknown[]): string[] {
+  return refs.map((r) => (Array.isArray(r) ? (r[0] as string) : (r as string)));
 }
 
 export interface BuildOptions {
@@ -90,7 +99,8 @@ export class FakeRemoteServer {
     const creator = this.user(creatorLocalpart);
     const createContent: JsonObject = { room_version: roomVersionId };
     if (!rules.creatorIsSender) createContent.creator = creator;
-    const base = { type: 'm.room.create', sender: creator, content: createContent, state_key: '', origin_server_ts: this.tick(), depth: 1, prev_events: [], auth_events: [], hashes: { sha256: '' }, signatures: {} };
+    const base: Pdu = { type: 'm.room.create', sender: creator, content: createContent, state_key: '', origin_server_ts: this.tick(), depth: 1, prev_events: [], auth_events: [], hashes: { sha256: '' }, signatures: {} };
+    if (usesRefPairs(rules)) base.event_id = newV1EventId(this.serverName);
     const pdu: Pdu = rules.roomIdIsCreateEventHash ? base : { ...base, room_id: `!${this.serverName.replace(/[^a-z0-9]/gi, '')}${this.clock}:${this.serverName}` };
     const signed = hashAndSignEvent(pdu, rules, this.serverName, this.key);
     const create = { eventId: eventIdOf(signed, rules), pdu: signed };
@@ -131,6 +141,7 @@ export class FakeRemoteServer {
     if (o.type === 'm.room.redaction' && !rules.redactsInContent && typeof o.content.redacts === 'string') pdu.redacts = o.content.redacts;
     const state = this.stateAfter.get(prev[0]) ?? new Map<StateKey, string>();
     pdu.auth_events = o.authEvents ?? authEventTypesFor(pdu, rules).flatMap(([t, k]) => state.get(stateKeyOf(t, k)) ?? []);
+    if (usesRefPairs(rules)) pdu = this.withRefPairs({ ...pdu, event_id: newV1EventId(this.serverName) }, rules);
     pdu = hashAndSignEvent(pdu, rules, this.serverName, o.signWith ?? this.key);
     if (o.signWith) {
       // Keep the forged signature but present it under the fake's real key ID.
@@ -142,6 +153,12 @@ export class FakeRemoteServer {
     const ev = { eventId: eventIdOf(pdu, rules), pdu };
     this.remember(roomId, ev);
     return ev;
+  }
+
+  /** v1/v2: the references of a PDU with bare IDs as `[id, {sha256}]` pairs of the events the fake holds. */
+  private withRefPairs(pdu: Pdu, rules: RoomVersionRules): Pdu {
+    const hashes = (ids: string[]) => ids.map((id) => referenceHashObject({ pdu: this.events.get(id)!.pdu }, rules));
+    return toWire(pdu, { prev: hashes(pdu.prev_events), auth: hashes(pdu.auth_events) });
   }
 
   /** Hash and sign a template another server gave us (make_join/make_leave/make_knock), and remember it. */
@@ -181,7 +198,7 @@ export class FakeRemoteServer {
       signatures: {},
     };
     tpl.auth_events = authEventTypesFor(tpl, rules).flatMap(([t, k]) => state.get(stateKeyOf(t, k)) ?? []);
-    const { hashes: _h, signatures: _s, ...rest } = tpl;
+    const { hashes: _h, signatures: _s, ...rest } = usesRefPairs(rules) ? this.withRefPairs(tpl, rules) : tpl;
     return { ...rest, origin: this.serverName } as unknown as JsonObject;
   }
 
@@ -210,7 +227,7 @@ export class FakeRemoteServer {
         if (opts.honourOmitMembers && url.searchParams.get('omit_members') === 'true') {
           // Partial state (MSC3706): member events left out, except those the join's auth needs;
           // auth_chain without what `state` already holds.
-          const joinAuth = new Set(this.authChain((req.body as Pdu).auth_events));
+          const joinAuth = new Set(this.authChain(refIds((req.body as Pdu).auth_events)));
           const kept = before.filter((id) => this.events.get(id)!.pdu.type !== 'm.room.member' || joinAuth.has(id));
           const keptSet = new Set(kept);
           return ok({
@@ -218,7 +235,7 @@ export class FakeRemoteServer {
             members_omitted: true,
             servers_in_room: opts.serversInRoom ?? [this.serverName],
             state: kept.map((id) => this.events.get(id)!.pdu),
-            auth_chain: this.authChain([...kept, ...(req.body as Pdu).auth_events]).filter((id) => !keptSet.has(id)).map((id) => this.events.get(id)!.pdu),
+            auth_chain: this.authChain([...kept, ...refIds((req.body as Pdu).auth_events)]).filter((id) => !keptSet.has(id)).map((id) => this.events.get(id)!.pdu),
           });
         }
         return ok({
@@ -269,15 +286,15 @@ export class FakeRemoteServer {
       const at = url.searchParams.get('event_id') ?? '';
       const ev = this.events.get(at);
       if (!ev) return notFound();
-      const before = this.stateAfter.get(ev.pdu.prev_events[0]) ?? new Map();
+      const before = this.stateAfter.get(refIds(ev.pdu.prev_events)[0]) ?? new Map();
       const pduIds = [...before.values()];
-      return ok({ pdu_ids: pduIds, auth_chain_ids: this.authChain([...pduIds, ...ev.pdu.auth_events]) });
+      return ok({ pdu_ids: pduIds, auth_chain_ids: this.authChain([...pduIds, ...refIds(ev.pdu.auth_events)]) });
     }
     if (req.method === 'GET' && (m = /^\/_matrix\/federation\/v1\/state\/(.+)$/.exec(path))) {
       const ev = this.events.get(url.searchParams.get('event_id') ?? '');
       if (!ev) return notFound();
-      const pduIds = [...(this.stateAfter.get(ev.pdu.prev_events[0]) ?? new Map<StateKey, string>()).values()];
-      return ok({ pdus: pduIds.map((id) => this.events.get(id)!.pdu), auth_chain: this.authChain([...pduIds, ...ev.pdu.auth_events]).map((id) => this.events.get(id)!.pdu) });
+      const pduIds = [...(this.stateAfter.get(refIds(ev.pdu.prev_events)[0]) ?? new Map<StateKey, string>()).values()];
+      return ok({ pdus: pduIds.map((id) => this.events.get(id)!.pdu), auth_chain: this.authChain([...pduIds, ...refIds(ev.pdu.auth_events)]).map((id) => this.events.get(id)!.pdu) });
     }
     if (req.method === 'GET' && (m = /^\/_matrix\/federation\/v1\/backfill\/(.+)$/.exec(path))) {
       return ok({ origin: this.serverName, origin_server_ts: Date.now(), pdus: this.backfill(url.searchParams.getAll('v'), Number(url.searchParams.get('limit') ?? 10)) });
@@ -285,7 +302,7 @@ export class FakeRemoteServer {
     if (req.method === 'GET' && (m = /^\/_matrix\/federation\/v1\/event_auth\/([^/]+)\/(.+)$/.exec(path))) {
       const ev = this.events.get(m[2]);
       if (!ev) return notFound();
-      return ok({ auth_chain: this.authChain(ev.pdu.auth_events).map((id) => this.events.get(id)!.pdu) });
+      return ok({ auth_chain: this.authChain(refIds(ev.pdu.auth_events)).map((id) => this.events.get(id)!.pdu) });
     }
     return { ok: false, kind: 'http', status: 404, errcode: 'M_UNRECOGNIZED', error: `fake has no ${req.method} ${path}` };
   }
@@ -300,7 +317,7 @@ export class FakeRemoteServer {
       const ev = this.events.get(id);
       if (!ev) continue;
       seen.add(id);
-      todo.push(...ev.pdu.auth_events);
+      todo.push(...refIds(ev.pdu.auth_events));
     }
     return [...seen];
   }
@@ -317,7 +334,7 @@ export class FakeRemoteServer {
         if (seen.has(id) || !ev) continue;
         seen.add(id);
         out.push(ev);
-        next.push(...ev.pdu.prev_events);
+        next.push(...refIds(ev.pdu.prev_events));
       }
       frontier = next;
     }
@@ -334,7 +351,7 @@ export class FakeRemoteServer {
     const minDepth = typeof body.min_depth === 'number' ? body.min_depth : 0;
     const out: FakeEvent[] = [];
     const seen = new Set<string>();
-    let frontier = [...((body.latest_events as string[]) ?? [])].flatMap((id) => this.events.get(id)?.pdu.prev_events ?? []);
+    let frontier = [...((body.latest_events as string[]) ?? [])].flatMap((id) => refIds(this.events.get(id)?.pdu.prev_events ?? []));
     while (frontier.length > 0 && out.length < limit) {
       const next: string[] = [];
       for (const id of frontier) {
@@ -343,7 +360,7 @@ export class FakeRemoteServer {
         const ev = this.events.get(id);
         if (!ev || ev.pdu.depth < minDepth) continue;
         out.push(ev);
-        next.push(...ev.pdu.prev_events);
+        next.push(...refIds(ev.pdu.prev_events));
       }
       frontier = next;
     }
@@ -355,7 +372,7 @@ export class FakeRemoteServer {
 
   private remember(roomId: string, ev: FakeEvent): void {
     this.events.set(ev.eventId, ev);
-    const state = new Map(this.stateAfter.get(ev.pdu.prev_events[0]) ?? []);
+    const state = new Map(this.stateAfter.get(refIds(ev.pdu.prev_events)[0]) ?? []);
     if (typeof ev.pdu.state_key === 'string') state.set(stateKeyOf(ev.pdu.type, ev.pdu.state_key), ev.eventId);
     this.stateAfter.set(ev.eventId, state);
     const cur = this.latest.get(roomId);

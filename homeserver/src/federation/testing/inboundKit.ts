@@ -2,6 +2,7 @@
 // sync, the federation module with real X-Matrix checks, the ingest and the serving
 // routes) behind createApp on a loopback port, and a fake remote server on a
 // FakeFederation network that our server's requests are routed to.
+import { toWire } from '@parley/federation/core/eventRefs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -116,7 +117,7 @@ export async function openInboundKit(opts: InboundKitOptions = {}): Promise<Inbo
     async teachRemote(roomId) {
       const version = (await rooms.reader.roomVersion(roomId))!;
       const events = await rooms.reader.timeline(roomId, { dir: 'f', limit: 10_000 });
-      remote.learn(version, events.map((e) => stripUnsigned(e.pdu)));
+      remote.learn(version, events.map((e) => toWire(stripUnsigned(e.pdu), e.refHashes)));
     },
     async joinRemote(roomId, localpart) {
       await kit.teachRemote(roomId);
