@@ -52,8 +52,19 @@ export interface PersistRemote {
   gap?: readonly string[];
 }
 
-/** Positions reserved below an event placed over a gap (Synapse backfills 100 at a time too). */
+/**
+ * Positions reserved below an event placed over a gap: twice the depths between the room's
+ * newest known event and it (a partition's missed history is about that long per branch),
+ * at least 100 (Synapse backfills 100 at a time) and at most 5,000 (depth is the sender's
+ * claim). History beyond them cannot be placed in the gap.
+ */
 export const GAP_POSITIONS = 100;
+const MAX_GAP_POSITIONS = 5_000;
+
+function gapPositions(depth: number, extremities: ReadonlyArray<{ depth: number }>): number {
+  const top = Math.max(0, ...extremities.map((x) => x.depth));
+  return Math.min(MAX_GAP_POSITIONS, Math.max(GAP_POSITIONS, 2 * (depth - top)));
+}
 
 /** Events staged by persist() inside grouped(), committed together. */
 interface Group {
@@ -448,8 +459,8 @@ export class RemoteSession {
 
     const positions: number[] = [];
     const gapped = outcome === 'accepted' && p.gap !== undefined && p.gap.length > 0;
-    // Consecutive: nothing else takes a position between these synchronous calls.
-    if (gapped) for (let i = 0; i < GAP_POSITIONS; i++) positions.push(counter.next());
+    // Consecutive with the event's own position: nothing else takes one between these synchronous calls.
+    const reserved = gapped ? counter.skip(gapPositions(pdu.depth, this.head?.record.extremities ?? [])) : undefined;
     const stream = outcome === 'accepted' ? counter.next() : 0;
     if (stream) positions.push(stream);
     const record: EventRecord = {
@@ -483,7 +494,7 @@ export class RemoteSession {
           redacted = await applyRedaction(storage, batch, event, lookup, this.rules);
         }
         storage.timeline.append(batch, shortRoom, stream, shortEvent);
-        if (gapped) storage.timeline.putGap(batch, shortRoom, stream, { missing: [...p.gap!], low: positions[0], high: stream - 1 });
+        if (reserved) storage.timeline.putGap(batch, shortRoom, stream, { missing: [...p.gap!], low: reserved.first, high: reserved.first + reserved.count - 1 });
         // Relations (edits, threads, reactions) and timestamps of remote events are indexed too.
         indexNewEvent(storage, batch, record);
         newHead = await this.advanceHead(batch, shortRoom, record, after, p.replaceExtremities === true);

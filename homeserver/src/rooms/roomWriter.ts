@@ -61,6 +61,8 @@ const MAX_GROUP = 64;
 export interface StreamPositions {
   next(): number;
   finish(pos: number): void;
+  /** Positions passed over for a timeline gap (storage/streamCounter.ts). */
+  skip(n: number): { first: number; count: number };
 }
 
 export interface WriterDeps {

@@ -54,3 +54,22 @@ test('it should restart above every position handed out before a reopen, even on
     await db2.close();
   });
 });
+
+test('it should pass over skipped positions for good, never handing them out, even after a reopen', async () => {
+  await withDb(async (db, dir) => {
+    const c = await StreamCounter.open(db);
+    const { first, count } = c.skip(3_000);
+    assert.equal(count, 3_000);
+    const owner = c.next();
+    assert.equal(owner, first + count, 'the write that owns them comes right after');
+    c.finish(owner);
+    assert.equal(c.persisted, owner, 'skipped positions hold nothing to wait for');
+    // Never more than the durable reservation allows, so a crash cannot reuse them.
+    assert.ok(c.skip(1_000_000).count < 10_000);
+    const last = c.next();
+    await db.close();
+    const db2 = await Database.open(dir);
+    assert.ok((await StreamCounter.open(db2)).next() > last);
+    await db2.close();
+  });
+});

@@ -53,6 +53,20 @@ export class StreamCounter {
     return this.current;
   }
 
+  /**
+   * Pass over up to `n` positions (fewer when the durable reservation is nearer) that nothing
+   * in the global order will ever take: a timeline gap's, filled later by backfill in the
+   * room's order only. Returns the first and how many. They are never pending (nothing is
+   * written there now), so call next() right after for the write that owns them.
+   */
+  skip(n: number): { first: number; count: number } {
+    const count = Math.max(0, Math.min(n, this.reserved - this.current - 2));
+    const first = this.current + 1;
+    this.current += count;
+    if (this.current >= this.reserved - BLOCK / 2 && !this.reserving) void this.reserve();
+    return { first, count };
+  }
+
   /** Mark a position finished; advances `persisted` and tells listeners when it moves. */
   finish(pos: number): void {
     if (!this.pending.delete(pos)) return;

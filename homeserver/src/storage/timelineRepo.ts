@@ -9,6 +9,8 @@ import type { BatchOp, Database } from './db.js';
 import { key, readU64 } from './keys.js';
 
 const MAX_STREAM = Number.MAX_SAFE_INTEGER;
+/** Gaps read per walk at most (they are rare: one per hole a partition left). */
+const GAP_SCAN = 64;
 
 /** A hole in a room's history right below the event at `stream` (schema.ts roomstream_gap). */
 export interface TimelineGap {
@@ -67,16 +69,20 @@ export class TimelineRepo {
     batch.add(this.db.del('roomstream_gap', key(shortRoom, stream)));
   }
 
-  /** The room's gaps below events at positions in (after, upTo], newest first. */
+  /**
+   * The room's gaps that a walk over positions (after, upTo] crosses, newest first: a gap spans
+   * its free positions and its event, [low, stream] (as it is filled from the top, the hole
+   * that is left sits at its free positions, below what was placed).
+   */
   async gaps(shortRoom: number, after: number, upTo: number, limit: number): Promise<Array<{ stream: number; gap: TimelineGap }>> {
     if (upTo <= 0 || upTo <= after || limit <= 0) return [];
-    const rows = await this.db.range<TimelineGap>('roomstream_gap', {
-      gt: key(shortRoom, Math.max(after, 0)),
-      lte: key(shortRoom, Math.min(upTo, MAX_STREAM)),
-      reverse: true,
-      limit,
-    });
-    return rows.map(([k, gap]) => ({ stream: readU64(k, 8), gap }));
+    // Gaps are disjoint and keyed above their positions: ascending from `after`, the first ones.
+    const rows = await this.db.range<TimelineGap>('roomstream_gap', { gt: key(shortRoom, Math.max(after, 0)), lte: key(shortRoom, MAX_STREAM), limit: GAP_SCAN });
+    return rows
+      .map(([k, gap]) => ({ stream: readU64(k, 8), gap }))
+      .filter(({ gap }) => gap.low <= upTo)
+      .reverse()
+      .slice(0, limit);
   }
 
   /** The lowest backfilled position of the room (0 when nothing was backfilled). */

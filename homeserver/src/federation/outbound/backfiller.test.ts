@@ -47,6 +47,20 @@ async function joinAndBackfill(k: InboundKit, roomId: string, user: { userId: st
   return { beforeJoin, join };
 }
 
+/** The message bodies of the room as `token`'s user pages back through /messages (at most 100 pages). */
+async function messageBodies(k: InboundKit, token: string, roomId: string, limit: number): Promise<string[]> {
+  const out: string[] = [];
+  let from: string | undefined;
+  for (let i = 0; i < 100; i++) {
+    const page = await k.clientCall('GET', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=${limit}${from ? `&from=${from}` : ''}`, token);
+    assert.equal(page.status, 200, JSON.stringify(page.json));
+    out.push(...(page.json.chunk as Array<{ type: string; content: { body?: string } }>).filter((e) => e.type === 'm.room.message').map((e) => e.content.body!));
+    from = page.json.end;
+    if (from === undefined) break;
+  }
+  return out;
+}
+
 test('it should fetch the history before our join from a server of the room, in order, without what fails the auth rules', async () => {
   await withKit(async (k) => {
     const bea = k.local('bea');
@@ -197,19 +211,7 @@ test('it should fill a hole in the middle of the history when /messages walks ac
     assert.notEqual((await k.rooms.reader.getEvent(missed[4].eventId))?.outlier ?? true, false, 'the hole: not placed by get_missing_events');
     const heardBefore = heard.length;
 
-    const room = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}`;
-    const bodies = async (limit: number) => {
-      const out: string[] = [];
-      let from: string | undefined;
-      for (let i = 0; i < 20; i++) {
-        const page = await k.clientCall('GET', `${room}/messages?dir=b&limit=${limit}${from ? `&from=${from}` : ''}`, bea.token);
-        assert.equal(page.status, 200, JSON.stringify(page.json));
-        out.push(...(page.json.chunk as Array<{ type: string; content: { body?: string } }>).filter((e) => e.type === 'm.room.message').map((e) => e.content.body!));
-        from = page.json.end;
-        if (from === undefined) break;
-      }
-      return out;
-    };
+    const bodies = (limit: number) => messageBodies(k, bea.token, roomId, limit);
     const expected = ['after the partition', ...missed.map((_, i) => `missed ${14 - i}`), 'before join'];
     assert.deepEqual(await bodies(4), expected, 'the whole history, newest first, the hole filled in place');
     const asked = k.remote.calls.filter((c) => c.path.startsWith('/_matrix/federation/v1/backfill/'));
@@ -238,6 +240,23 @@ test('it should fill a hole in the middle of the history when /messages walks ac
       ['before join'],
     );
   })(kit).finally(() => kit.close());
+});
+
+test('it should place a hole longer than 100 events whole, in order, as /messages walks across it', async () => {
+  await withKit(async (k) => {
+    const bea = k.local('bea');
+    const { roomId } = k.remote.createRoom('12', 'owner');
+    const owner = k.remote.user('owner');
+    const say = (body: string) => k.remote.build(roomId, { type: 'm.room.message', sender: owner, content: { msgtype: 'm.text', body } });
+    say('before join');
+    await joinAndBackfill(k, roomId, bea, { gaps: true });
+    // A long partition: 300 messages never reach us, then one does.
+    const missed = Array.from({ length: 300 }, (_, i) => say(`missed ${i}`));
+    const latest = say('after the partition');
+    assert.deepEqual((await k.ingest.ingestPdus(REMOTE, [latest.pdu])).get(latest.eventId), {});
+    const expected = ['after the partition', ...missed.map((_, i) => `missed ${missed.length - 1 - i}`), 'before join'];
+    assert.deepEqual(await messageBodies(k, bea.token, roomId, 50), expected);
+  });
 });
 
 test('it should index, when the search indexer next starts, fetched history it was never told of (as after a crash between placing and indexing)', async () => {
