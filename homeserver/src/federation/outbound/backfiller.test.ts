@@ -34,6 +34,7 @@ async function joinAndBackfill(k: InboundKit, roomId: string, user: { userId: st
   const stateIds = [...k.remote.stateAt(beforeJoin).values()];
   const pdus = (ids: string[]): Pdu[] => ids.map((id) => k.remote.events.get(id)!.pdu);
   await k.ingest.ingestJoinedRoom('12', join.pdu, pdus(stateIds), pdus(k.remote.authChain(stateIds)), REMOTE);
+  const search = opts.search;
   k.sync.pagination.setBackfill(
     new FederationBackfiller({
       reader: k.rooms.reader,
@@ -41,10 +42,30 @@ async function joinAndBackfill(k: InboundKit, roomId: string, user: { userId: st
       ingest: k.ingest,
       servers: async () => [REMOTE],
       ...(opts.gaps ? { gaps: storedGaps(k.rooms.storage) } : {}),
-      ...(opts.search ? { onHistoryPlaced: () => void opts.search!.indexer.indexHistory() } : {}),
+      ...(search ? { onHistoryPlaced: () => void search.indexer.indexHistory() } : {}),
     }),
   );
   return { beforeJoin, join };
+}
+
+/** A kit serving /search too; the indexer is not started. */
+async function openKitWithSearch(): Promise<{ kit: InboundKit; search: SearchModule }> {
+  let search: SearchModule | undefined;
+  const kit = await openInboundKit({
+    clientRoutes: (k) => {
+      search = createSearchModule({
+        db: k.db,
+        reader: k.rooms.reader,
+        outputs: k.outputs,
+        stream: k.stream,
+        roomShort: (roomId) => k.rooms.storage.ids.room(roomId),
+        visible: (userId, roomId, events) => k.rooms.visibility.filter(userId, roomId, events),
+        format: toClientEvent,
+      });
+      return search.routes;
+    },
+  });
+  return { kit, search: search! };
 }
 
 /** The message bodies of the room as `token`'s user pages back through /messages (at most 100 pages). */
@@ -173,22 +194,8 @@ test('it should index fetched history for relations and timestamps: edits, react
 });
 
 test('it should fill a hole in the middle of the history when /messages walks across it, in order, searchable (as is the history below the join), without notifying anyone', async () => {
-  let search: SearchModule | undefined;
-  const kit = await openInboundKit({
-    clientRoutes: (k) => {
-      search = createSearchModule({
-        db: k.db,
-        reader: k.rooms.reader,
-        outputs: k.outputs,
-        stream: k.stream,
-        roomShort: (roomId) => k.rooms.storage.ids.room(roomId),
-        visible: (userId, roomId, events) => k.rooms.visibility.filter(userId, roomId, events),
-        format: toClientEvent,
-      });
-      return search.routes;
-    },
-  });
-  await search!.start();
+  const { kit, search } = await openKitWithSearch();
+  await search.start();
   await (async (k: InboundKit) => {
     const bea = k.local('bea');
     const { roomId } = k.remote.createRoom('12', 'owner');
@@ -229,7 +236,7 @@ test('it should fill a hole in the middle of the history when /messages walks ac
     for (const m of missed.slice(0, 5)) assert.ok(!synced.includes(m.eventId), 'history from the hole is not news');
 
     // The history from the hole is searchable like the rest.
-    await search!.indexer.idle();
+    await search.indexer.idle();
     const found = await k.clientCall('POST', '/_matrix/client/v3/search', bea.token, { search_categories: { room_events: { search_term: 'missed' } } });
     assert.equal(found.status, 200, JSON.stringify(found.json));
     assert.equal(found.json.search_categories.room_events.count, missed.length, 'all 15, the 5 from the hole included');
@@ -260,21 +267,7 @@ test('it should place a hole longer than 100 events whole, in order, as /message
 });
 
 test('it should index, when the search indexer next starts, fetched history it was never told of (as after a crash between placing and indexing)', async () => {
-  let search: SearchModule | undefined;
-  const kit = await openInboundKit({
-    clientRoutes: (k) => {
-      search = createSearchModule({
-        db: k.db,
-        reader: k.rooms.reader,
-        outputs: k.outputs,
-        stream: k.stream,
-        roomShort: (roomId) => k.rooms.storage.ids.room(roomId),
-        visible: (userId, roomId, events) => k.rooms.visibility.filter(userId, roomId, events),
-        format: toClientEvent,
-      });
-      return search.routes;
-    },
-  });
+  const { kit, search } = await openKitWithSearch();
   await (async (k: InboundKit) => {
     const bea = k.local('bea');
     const { roomId } = k.remote.createRoom('12', 'owner');
@@ -283,8 +276,8 @@ test('it should index, when the search indexer next starts, fetched history it w
     await joinAndBackfill(k, roomId, bea); // nobody tells the index of the history placed
     const page = await k.clientCall('GET', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=50`, bea.token);
     assert.equal(page.json.chunk.filter((e: { type: string }) => e.type === 'm.room.message').length, 3, 'the history was fetched');
-    await search!.start();
-    await search!.indexer.idle();
+    await search.start();
+    await search.indexer.idle();
     const found = await k.clientCall('POST', '/_matrix/client/v3/search', bea.token, { search_categories: { room_events: { search_term: 'agenda' } } });
     assert.equal(found.status, 200, JSON.stringify(found.json));
     assert.equal(found.json.search_categories.room_events.count, 3);
