@@ -68,6 +68,24 @@ export function readRssKb(pid: number): number {
   }
 }
 
+/**
+ * CPU time used so far (user + system, ms, 10 ms resolution at 100 ticks/s) by the whole
+ * process and by its main thread (the event loop), from /proc (Linux only; NaN elsewhere).
+ */
+export function readCpuMs(pid: number): { process: number; mainThread: number } {
+  const ticks = (path: string): number => {
+    try {
+      // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+      const stat = readFileSync(path, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return Number(fields[11]) + Number(fields[12]);
+    } catch {
+      return NaN;
+    }
+  };
+  return { process: ticks(`/proc/${pid}/stat`) * 10, mainThread: ticks(`/proc/${pid}/task/${pid}/stat`) * 10 };
+}
+
 /** Node flags for the server process: BENCH_SERVER_NODE_ARGS, plus --cpu-prof when the runner asked for a profile. */
 function serverNodeArgs(extra: string[] = []): string[] {
   const args = [...extra];

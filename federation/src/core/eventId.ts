@@ -11,21 +11,51 @@ import type { Pdu } from './types.js';
 
 const NOT_REFERENCED: ReadonlySet<string> = new Set(['signatures', 'unsigned']);
 
+/**
+ * The redacted event and its canonical JSON without `signatures` and `unsigned`: what the
+ * reference hash is computed over, and also exactly the bytes the event's signatures cover
+ * (appendices.md "Checking for a Signature" on the redacted event), so one encoding serves both.
+ */
+export interface ReferenceForm {
+  /** The event it was computed from (a form is only valid for that very object). */
+  readonly of: Pdu;
+  readonly redacted: Pdu;
+  readonly json: string;
+}
+
+/** Throws CanonicalJsonError if the event has no canonical form. */
+export function referenceForm(pdu: Pdu, rules: RoomVersionRules): ReferenceForm {
+  const redacted = redact(pdu, rules);
+  return { of: pdu, redacted, json: canonicalJsonWithout(redacted, NOT_REFERENCED) };
+}
+
 /** Raw SHA-256 reference hash (32 bytes) over the redacted event. Throws CanonicalJsonError if not encodable. */
 export function referenceHash(pdu: Pdu, rules: RoomVersionRules): Buffer {
-  return createHash('sha256').update(canonicalJsonWithout(redact(pdu, rules), NOT_REFERENCED), 'utf8').digest();
+  return referenceHashOfForm(referenceForm(pdu, rules));
+}
+
+function referenceHashOfForm(form: ReferenceForm): Buffer {
+  return createHash('sha256').update(form.json, 'utf8').digest();
 }
 
 /** The event's ID: carried in the event for v1/v2, otherwise `$` + its reference hash. */
 export function eventIdOf(pdu: Pdu, rules: RoomVersionRules): string {
+  if (rules.eventIdFormat === 'v1') {
+    if (typeof pdu.event_id !== 'string') throw new Error('room version 1/2 event has no event_id');
+    return pdu.event_id;
+  }
+  return eventIdOfForm(referenceForm(pdu, rules), rules);
+}
+
+/** The event ID (v3+: hash-derived) of the event a reference form was computed from. */
+export function eventIdOfForm(form: ReferenceForm, rules: RoomVersionRules): string {
   switch (rules.eventIdFormat) {
     case 'v1':
-      if (typeof pdu.event_id !== 'string') throw new Error('room version 1/2 event has no event_id');
-      return pdu.event_id;
+      return eventIdOf(form.of, rules);
     case 'v3':
-      return '$' + encodeBase64(referenceHash(pdu, rules));
+      return '$' + encodeBase64(referenceHashOfForm(form));
     case 'v4':
-      return '$' + encodeBase64Url(referenceHash(pdu, rules));
+      return '$' + encodeBase64Url(referenceHashOfForm(form));
   }
 }
 

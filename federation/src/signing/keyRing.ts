@@ -94,9 +94,10 @@ export class KeyRing implements RequestKeyLookup {
 
   /**
    * Whether `obj` is signed by `serverName`: at least one of its ed25519 signatures has a
-   * key valid at `atTs`, and every signature whose key we have verifies.
+   * key valid at `atTs`, and every signature whose key we have verifies. `signedData`: the
+   * bytes the signatures cover (signedBytesOf(obj)), if the caller has encoded them already.
    */
-  async verifyJsonSignedBy(obj: JsonObjectLike, serverName: string, atTs: number): Promise<boolean> {
+  async verifyJsonSignedBy(obj: JsonObjectLike, serverName: string, atTs: number, signedData?: Buffer): Promise<boolean> {
     const sigs = signaturesOf(obj, serverName);
     if (sigs.length === 0) return false;
     const keys = await Promise.all(sigs.map((s) => this.getVerifyKey(serverName, s.keyId, atTs)));
@@ -104,7 +105,7 @@ export class KeyRing implements RequestKeyLookup {
     for (let i = 0; i < sigs.length; i++) {
       const key = keys[i];
       if (key === undefined) continue;
-      if (!(await verifyJsonSignatureAsync(obj, serverName, sigs[i].keyId, key))) return false;
+      if (!(await verifyJsonSignatureAsync(obj, serverName, sigs[i].keyId, key, signedData))) return false;
       checked++;
     }
     return checked > 0;

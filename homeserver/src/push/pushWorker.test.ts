@@ -300,6 +300,8 @@ test('it should evaluate joins and invites without reading the member list, stil
   await withPushServer({}, async (h) => {
     const [alice, bob, carol, dave, erin] = [h.user('alice'), h.user('bob'), h.user('carol'), h.user('dave'), h.user('erin')];
     const roomId = await roomWith(h, alice, [bob, carol]);
+    // The joins above are evaluated before bob's rule exists (else carol's may be notified to him).
+    await h.settle();
     // bob wants to hear about every membership change; carol keeps the defaults.
     const rule = { actions: ['notify'], conditions: [{ kind: 'event_match', key: 'type', pattern: 'm.room.member' }] };
     assert.equal((await h.call('PUT', `${C}/pushrules/global/override/joins`, { token: bob.token, body: rule })).status, 200);
@@ -326,5 +328,19 @@ test('it should evaluate joins and invites without reading the member list, stil
     } finally {
       await again.close();
     }
+  });
+});
+
+test('it should highlight an @room mention only from a sender with the room notification level', async () => {
+  await withPushServer({}, async (h) => {
+    const [alice, bob, carol] = [h.user('alice'), h.user('bob'), h.user('carol')];
+    const roomId = await roomWith(h, alice, [bob, carol]);
+    // Bob has level 0, below the default `notifications.room` of 50: a plain notification.
+    await h.send(bob, roomId, text('everyone!', { 'm.mentions': { room: true } }));
+    assert.deepEqual(await counts(h, carol, roomId), { notification_count: 1, highlight_count: 0 });
+    // Alice created the room (level 100): her @room highlights.
+    await h.send(alice, roomId, text('everyone, really', { 'm.mentions': { room: true } }));
+    assert.deepEqual(await counts(h, carol, roomId), { notification_count: 2, highlight_count: 1 });
+    assert.deepEqual(h.errors, []);
   });
 });

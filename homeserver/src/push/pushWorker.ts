@@ -17,7 +17,7 @@ import type { EventNotifications, NotificationsRepo, RoomCounts, RoomNotificatio
 import { countNotification, emptyCounts, markRead } from './counts.js';
 import { pairKey, positionsOf, splitPair, type CountsCache } from './countsCache.js';
 import { eventFacts, eventFactsAmong, powerFacts, type EventContextReader, type EventFacts } from './eventContext.js';
-import { evaluate, usesCondition, type Evaluation } from './evaluator.js';
+import { evaluate, usesCondition, type EvalContext, type Evaluation } from './evaluator.js';
 import type { SharedEvaluator, SharedResult } from './sharedEvaluation.js';
 import { threadOf } from './threads.js';
 import type { PushAction, Ruleset } from './types.js';
@@ -228,7 +228,14 @@ export class PushWorker {
     if (serverNameOf(pdu.sender) === serverName) await tx.markRead(pdu.sender, ev.roomId, thread, ev.stream, false);
 
     const event = { ...pdu, room_id: ev.roomId, event_id: ev.eventId };
-    let power: Awaited<ReturnType<typeof powerFacts>> | undefined;
+    let power: SenderPower | undefined;
+    const loadPower = async (): Promise<SenderPower> => {
+      if (power === undefined) {
+        const facts = await powerFacts(reader, ev);
+        power = { senderPowerLevel: facts.sender, notificationLevel: facts.notificationLevel };
+      }
+      return power;
+    };
     let shared: SharedResult | undefined;
     let facts: EventFacts | undefined;
     const customUsers = this.deps.shared ? await this.deps.rules.customUsers?.() : undefined;
@@ -237,17 +244,15 @@ export class PushWorker {
       // own rules or named by the event can be notified: look up just their memberships
       // rather than the whole member list of a room that may be large.
       const memberCount = await reader.joinedCount(ev.roomId);
-      power = await powerFacts(reader, ev);
-      shared = this.deps.shared?.evaluate(event, { memberCount, senderPowerLevel: power.sender, notificationLevel: power.notificationLevel });
+      shared = await evaluateWithPower((p) => this.deps.shared?.evaluate(event, { memberCount, ...p }), loadPower);
       if (shared && !shared.result.notify && customUsers.size + shared.named.size <= MAX_CANDIDATES) {
         facts = await eventFactsAmong(reader, ev, serverName, [...customUsers, ...shared.named], memberCount);
       }
     }
     facts ??= await eventFacts(reader, ev, serverName);
     if (facts.recipients.length === 0) return;
-    power ??= await powerFacts(reader, ev);
-    const ctx = { memberCount: facts.memberCount, senderPowerLevel: power.sender, notificationLevel: power.notificationLevel };
-    shared ??= this.deps.shared?.evaluate(event, ctx);
+    const { memberCount } = facts;
+    shared ??= await evaluateWithPower((p) => this.deps.shared?.evaluate(event, { memberCount, ...p }), loadPower);
     // Only users with their own rules have a ruleset to look up (when those users are known).
     const withOwn = customUsers ? facts.recipients.filter((u) => customUsers.has(u)) : facts.recipients;
     const rulesets = await this.deps.rules.customRulesets(withOwn);
@@ -266,7 +271,7 @@ export class PushWorker {
           const name = memberEventId ? (await reader.getEvent(memberEventId))?.pdu.content.displayname : undefined;
           displayName = typeof name === 'string' ? name : undefined;
         }
-        result = evaluate(ruleset, event, { ...ctx, userId, displayName });
+        result = await evaluateWithPower((p) => evaluate(ruleset, event, { memberCount, ...p, userId, displayName }), loadPower);
       }
       if (result.notify) notified.push({ userId, result });
     }
@@ -285,6 +290,27 @@ export class PushWorker {
       ),
     });
   }
+}
+
+type SenderPower = Pick<EvalContext, 'senderPowerLevel' | 'notificationLevel'>;
+
+/**
+ * Run an evaluation reading the sender's power level only if a rule asks for it: only
+ * `sender_notification_permission` (@room mentions) does, and most events never reach it.
+ * The first run answers NaN (the condition is then false) and notes whether it was asked;
+ * only then are the levels read (state before the event) and the evaluation run again.
+ */
+async function evaluateWithPower<T>(run: (power: SenderPower) => T, load: () => Promise<SenderPower>): Promise<T> {
+  let asked = false;
+  const probe: SenderPower = {
+    senderPowerLevel: Number.NaN,
+    notificationLevel: () => {
+      asked = true;
+      return Number.NaN;
+    },
+  };
+  const first = run(probe);
+  return asked ? run(await load()) : first;
 }
 
 /** The result most recipients got (by identity: the shared result is one object for all). */

@@ -772,13 +772,15 @@ export class RemoteSession {
   }
 
   private async shortLookup(state: ShortState, keys: Array<[string, string]>): Promise<StateLookup> {
-    const { storage } = this.deps;
+    // One dictionary lookup for all the keys (the auth rules' list repeats some).
+    const longs = keys.map(([t, k]) => stateKeyOf(t, k));
+    const shorts = await this.deps.storage.ids.stateKeys.lookupMany(longs);
     const found = new Map<StateKey, Pdu>();
-    for (const [t, k] of keys) {
-      const sk = await storage.ids.stateKey(stateKeyOf(t, k));
-      const e = sk === undefined ? undefined : state.get(sk);
+    for (let i = 0; i < longs.length; i++) {
+      const sk = shorts[i];
+      const e = sk === undefined || found.has(longs[i]) ? undefined : state.get(sk);
       const ev = e === undefined ? undefined : await this.byShort(e);
-      if (ev && ev.rejected === undefined) found.set(stateKeyOf(t, k), ev.pdu);
+      if (ev && ev.rejected === undefined) found.set(longs[i], ev.pdu);
     }
     return (type, stateKey) => found.get(stateKeyOf(type, stateKey));
   }
@@ -838,6 +840,9 @@ function sameShort(a: ShortState, b: ShortState): boolean {
 
 function diffShort(from: ShortState, to: ShortState): { set: Map<number, number>; remove: number[] } {
   const set = new Map<number, number>();
+  // A message on the tip: the state is the very map the head holds (cached per state group),
+  // and walking a large room's state for every message would cost per member.
+  if (from === to) return { set, remove: [] };
   for (const [k, v] of to) if (from.get(k) !== v) set.set(k, v);
   const remove = [...from.keys()].filter((k) => !to.has(k));
   return { set, remove };

@@ -16,6 +16,14 @@ class Dictionary {
   private readonly forward: Lru<string, number>;
   private readonly backward: Lru<number, string>;
   private readonly pending = new Map<string, number>();
+  /**
+   * Long IDs read and found unmapped (only where lookups of absent IDs recur: state keys such
+   * as m.room.server_acl, asked for on every /send to a room that has none). Every mapping is
+   * made here, so one is absent until this dictionary maps it; `mapped` counts mappings made, so
+   * a read that raced one is not remembered as absent.
+   */
+  private readonly absent: Lru<string, true> | undefined;
+  private mapped = 0;
 
   private constructor(
     private readonly db: Database,
@@ -23,14 +31,16 @@ class Dictionary {
     private readonly backSpace: KeyspaceName,
     private next: number,
     capacity: number,
+    absentCapacity: number,
   ) {
     this.forward = new Lru(capacity);
     this.backward = new Lru(capacity);
+    this.absent = absentCapacity > 0 ? new Lru(absentCapacity) : undefined;
   }
 
-  static async open(db: Database, fwd: KeyspaceName, back: KeyspaceName, capacity: number): Promise<Dictionary> {
+  static async open(db: Database, fwd: KeyspaceName, back: KeyspaceName, capacity: number, absentCapacity = 0): Promise<Dictionary> {
     const [last] = await db.range<string>(back, { reverse: true, limit: 1 });
-    return new Dictionary(db, fwd, back, last ? readU64(last[0]) + 1 : 1, capacity);
+    return new Dictionary(db, fwd, back, last ? readU64(last[0]) + 1 : 1, capacity, absentCapacity);
   }
 
   async lookup(long: string): Promise<number | undefined> {
@@ -39,14 +49,16 @@ class Dictionary {
 
   async lookupMany(longs: string[]): Promise<Array<number | undefined>> {
     const out: Array<number | undefined> = longs.map((l) => this.pending.get(l) ?? this.forward.get(l));
-    const missing = longs.map((l, i) => (out[i] === undefined ? i : -1)).filter((i) => i >= 0);
+    const missing = longs.map((l, i) => (out[i] === undefined && this.absent?.get(l) === undefined ? i : -1)).filter((i) => i >= 0);
     if (missing.length === 0) return out;
+    const mappedBefore = this.mapped;
     const found = await this.db.getMany<number>(this.fwdSpace, missing.map((i) => Buffer.from(longs[i], 'utf8')));
     missing.forEach((i, j) => {
       const s = found[j];
       // A concurrent allocation may have happened while we were reading.
       out[i] = this.pending.get(longs[i]) ?? s;
       if (s !== undefined) this.remember(longs[i], s);
+      else if (this.mapped === mappedBefore) this.absent?.set(longs[i], true);
     });
     return out;
   }
@@ -108,6 +120,8 @@ class Dictionary {
 
   /** Write a pending mapping as part of `batch`; it stops being pending once that batch is durable. */
   private stage(long: string, short: number, batch: Batch): void {
+    this.mapped++;
+    this.absent?.delete(long);
     batch.add(this.db.put(this.fwdSpace, Buffer.from(long, 'utf8'), short), this.db.put(this.backSpace, u64(short), long));
     batch.afterCommit(() => {
       this.pending.delete(long);
@@ -116,6 +130,7 @@ class Dictionary {
   }
 
   private remember(long: string, short: number): void {
+    this.absent?.delete(long);
     this.forward.set(long, short);
     this.backward.set(short, long);
   }
@@ -137,7 +152,7 @@ export class ShortIds {
     return new ShortIds(
       await Dictionary.open(db, 'roomid_short', 'short_roomid', 10_000),
       await Dictionary.open(db, 'eventid_short', 'short_eventid', 50_000),
-      await Dictionary.open(db, 'statekey_short', 'short_statekey', 200_000),
+      await Dictionary.open(db, 'statekey_short', 'short_statekey', 200_000, 10_000),
     );
   }
 

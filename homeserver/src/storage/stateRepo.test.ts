@@ -79,3 +79,23 @@ test('it should write a snapshot often enough that resolving a group reads at mo
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('it should keep a group’s state as it was when groups are built on it, however often it is read', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-state-'));
+  const db = await Database.open(dir);
+  try {
+    const repo = await StateRepo.open(db);
+    const batch = new Batch();
+    const { group: parent } = await repo.addGroup(batch, 1, EMPTY_GROUP, await repo.resolve(EMPTY_GROUP), { set: new Map([[1, 10]]) });
+    const first = await repo.resolve(parent);
+    const { group: child, state: childState } = await repo.addGroup(batch, 1, parent, first, { set: new Map([[2, 20]]), remove: [1] });
+    await batch.commit(db);
+    assert.deepEqual(new Map(await repo.resolve(parent)), new Map([[1, 10]]));
+    assert.deepEqual(new Map(await repo.resolve(child)), new Map([[2, 20]]));
+    assert.deepEqual(new Map(childState), new Map([[2, 20]]));
+    assert.deepEqual(new Map(first), new Map([[1, 10]]), 'the state read first is unchanged too');
+  } finally {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -67,6 +67,8 @@ export class StateRepo {
       chain.push(rec);
       g = rec.level === 0 ? undefined : rec.parent;
     }
+    // Held already (the common case: the room's tip): that very map, not a copy of a whole state per call.
+    if (base !== undefined && chain.length === 0) return base;
     const state = new Map(base ?? []);
     for (let i = chain.length - 1; i >= 0; i--) applyRecord(state, chain[i]);
     this.resolved.set(group, state);

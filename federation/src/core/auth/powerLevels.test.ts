@@ -98,3 +98,27 @@ test('it should default the @room notification level to 50', () => {
   assert.equal(notificationPowerLevel('room', fx.state(fx.room()), fx.rules), 50);
   assert.equal(notificationPowerLevel('room', fx.state(fx.room({ levels: { notifications: { room: 20 } } })), fx.rules), 20);
 });
+
+test('it should parse one content object afresh for a room version that reads it differently', () => {
+  const content = { ban: '75', users: { [BOB]: '10' } };
+  assert.equal(parsePowerLevels(content, rules('9')).levels.ban, 75);
+  assert.equal(parsePowerLevels(content, rules('10')).levels.ban, 50, 'v10 ignores stringy levels');
+  assert.equal(parsePowerLevels(content, rules('9')).users.get(BOB), 10);
+});
+
+test('it should give a new power levels event its own levels, not the previous one’s', () => {
+  const before = { users: { [BOB]: 50 } };
+  assert.equal(parsePowerLevels(before, rules('11')).users.get(BOB), 50);
+  const after = { ...before, users: { [BOB]: 0 } };
+  assert.equal(parsePowerLevels(after, rules('11')).users.get(BOB), 0);
+  assert.equal(parsePowerLevels(before, rules('11')).users.get(BOB), 50);
+});
+
+test('it should not let one caller change the levels another caller reads', () => {
+  const content = { kick: 60 };
+  const first = parsePowerLevels(content, rules('11'));
+  assert.throws(() => {
+    (first.levels as Record<string, number>).kick = 0;
+  }, TypeError);
+  assert.equal(parsePowerLevels(content, rules('11')).levels.kick, 60);
+});

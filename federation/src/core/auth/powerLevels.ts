@@ -26,11 +26,12 @@ export const DEFAULT_NOTIFICATION_LEVELS: Readonly<Record<string, number>> = Obj
 /** Level a creator has before v12 when the room has no power levels event. */
 export const CREATOR_LEVEL_WITHOUT_POWER_LEVELS = 100;
 
+/** Shared between callers (see parsePowerLevels): read only. */
 export interface PowerLevels {
-  levels: Record<NamedLevel, number>;
-  users: ReadonlyMap<string, number>;
-  events: ReadonlyMap<string, number>;
-  notifications: ReadonlyMap<string, number>;
+  readonly levels: Readonly<Record<NamedLevel, number>>;
+  readonly users: ReadonlyMap<string, number>;
+  readonly events: ReadonlyMap<string, number>;
+  readonly notifications: ReadonlyMap<string, number>;
 }
 
 // Spec: v1-stringy-power-levels.md — optional whitespace, one sign, base-10 digits.
@@ -52,11 +53,39 @@ export function parsePowerLevelValue(value: JsonValue | undefined, rules: RoomVe
   return undefined;
 }
 
+/** The room-version flags that change how levels parse (the cache's key besides the content). */
+const parsingFlags = (rules: RoomVersionRules): number => (rules.strictCanonicalJson ? 1 : 0) | (rules.integerPowerLevels ? 2 : 0);
+
+/**
+ * Parsed levels per content object. The auth rules ask for the power levels several times per
+ * event (sender's level, required level, invite/redact/ban…), and a room's power levels event
+ * is the same object for every event it judges; event content is never mutated, so an object
+ * seen before parses the same. Weak: nothing is kept alive for the cache's sake.
+ */
+const parsedByContent = new WeakMap<JsonObject, { flags: number; parsed: PowerLevels }>();
+const DEFAULTS_BY_FLAGS = new Map<number, PowerLevels>();
+
 /**
  * Parse power levels content, filling defaults. Values the version does not accept are
  * treated as absent (v10+ events carrying them are rejected by auth rule 10 anyway).
+ * The result is shared by every caller passing the same content object: do not change it.
  */
 export function parsePowerLevels(content: JsonObject | undefined, rules: RoomVersionRules): PowerLevels {
+  const flags = parsingFlags(rules);
+  if (content === undefined) {
+    let defaults = DEFAULTS_BY_FLAGS.get(flags);
+    if (defaults === undefined) DEFAULTS_BY_FLAGS.set(flags, (defaults = parseUncached(undefined, rules)));
+    return defaults;
+  }
+  if (typeof content !== 'object' || content === null) return parseUncached(content, rules); // malformed: not cacheable
+  const hit = parsedByContent.get(content);
+  if (hit !== undefined && hit.flags === flags) return hit.parsed;
+  const parsed = parseUncached(content, rules);
+  parsedByContent.set(content, { flags, parsed });
+  return parsed;
+}
+
+function parseUncached(content: JsonObject | undefined, rules: RoomVersionRules): PowerLevels {
   const levels = { ...DEFAULT_LEVELS };
   for (const key of NAMED_LEVELS) {
     const v = parsePowerLevelValue(content?.[key], rules);
@@ -64,12 +93,12 @@ export function parsePowerLevels(content: JsonObject | undefined, rules: RoomVer
   }
   const notifications = parseLevelMap(content?.notifications, rules);
   for (const [k, v] of Object.entries(DEFAULT_NOTIFICATION_LEVELS)) if (!notifications.has(k)) notifications.set(k, v);
-  return {
-    levels,
+  return Object.freeze({
+    levels: Object.freeze(levels),
     users: parseLevelMap(content?.users, rules),
     events: parseLevelMap(content?.events, rules),
     notifications,
-  };
+  });
 }
 
 function parseLevelMap(value: JsonValue | undefined, rules: RoomVersionRules): Map<string, number> {

@@ -5,7 +5,7 @@
 // rooms/v3.md+ (only the sender's server signs), rooms/v1.md (also the event ID's server);
 // rooms/v8.md (join_authorised_via_users_server's server signs restricted joins).
 import { hasValidContentHash } from '@parley/federation/core/hashes';
-import { eventIdOf, roomIdOf } from '@parley/federation/core/eventId';
+import { eventIdOf, eventIdOfForm, referenceForm, roomIdOf, type ReferenceForm } from '@parley/federation/core/eventId';
 import { fromWire, toWire } from '@parley/federation/core/eventRefs';
 import { serverNameOf } from '@parley/federation/core/ids';
 import { checkPduFormat } from '@parley/federation/core/pduFormat';
@@ -17,7 +17,16 @@ import { keyValidityTs } from '@parley/federation/signing/keyRing';
 
 /** The key ring's signature check (KeyRing.verifyJsonSignedBy). */
 export interface SignatureChecker {
-  verifyJsonSignedBy(obj: JsonObjectLike, serverName: string, atTs: number): Promise<boolean>;
+  /** `signedData`: the bytes the signatures cover, when already encoded (see ReferenceForm). */
+  verifyJsonSignedBy(obj: JsonObjectLike, serverName: string, atTs: number, signedData?: Buffer): Promise<boolean>;
+}
+
+/**
+ * A parsed PDU (v3+) keeps the reference form its event ID was hashed from: the same bytes
+ * are what its signatures cover, so verifyPdu does not redact and encode it again.
+ */
+export interface ParsedEvent extends RoomEvent {
+  referenceForm?: ReferenceForm;
 }
 
 /** A PDU that passed the format, signature and hash checks. */
@@ -29,7 +38,7 @@ export interface VerifiedPdu extends RoomEvent {
   redactedOnReceipt: boolean;
 }
 
-export type Parsed = { ok: true; event: RoomEvent } | { ok: false; eventId?: string; error: string };
+export type Parsed = { ok: true; event: ParsedEvent } | { ok: false; eventId?: string; error: string };
 
 /**
  * Format check and event ID. The ID is reported even for malformed PDUs when it can be computed.
@@ -38,8 +47,11 @@ export type Parsed = { ok: true; event: RoomEvent } | { ok: false; eventId?: str
 export function parsePdu(raw: unknown, rules: RoomVersionRules): Parsed {
   const problem = checkPduFormat(raw, rules);
   let eventId: string | undefined;
+  let form: ReferenceForm | undefined;
   try {
-    eventId = eventIdOf(raw as Pdu, rules);
+    // v1/v2 IDs are carried, not hashed: nothing to share with the signature check there.
+    if (rules.eventIdFormat === 'v1') eventId = eventIdOf(raw as Pdu, rules);
+    else eventId = eventIdOfForm((form = referenceForm(raw as Pdu, rules)), rules);
   } catch {
     eventId = undefined;
   }
@@ -47,45 +59,57 @@ export function parsePdu(raw: unknown, rules: RoomVersionRules): Parsed {
   const { pdu, refHashes } = fromWire(raw as Pdu, rules);
   const roomId = roomIdOf(pdu, rules);
   if (eventId === undefined || roomId === undefined) return { ok: false, error: 'Invalid PDU: no event or room ID' };
-  return { ok: true, event: { eventId, roomId, pdu, ...(refHashes ? { refHashes } : {}) } };
+  return { ok: true, event: { eventId, roomId, pdu, ...(refHashes ? { refHashes } : {}), ...(form ? { referenceForm: form } : {}) } };
 }
 
 /** Signature and hash checks (steps 2 and 3). */
 export async function verifyPdu(
-  event: RoomEvent,
+  parsed: ParsedEvent,
   rules: RoomVersionRules,
   keys: SignatureChecker,
 ): Promise<{ ok: true; event: VerifiedPdu } | { ok: false; error: string }> {
-  const { pdu } = event;
-  // Hashes and signatures cover the wire form (v1/v2: with the reference pairs).
-  const redacted = redact(pdu, rules);
-  const redactedWire = toWire(redacted, event.refHashes);
+  const { pdu, refHashes } = parsed;
+  const form = parsed.referenceForm;
+  // Hashes and signatures cover the wire form (v1/v2: with the reference pairs). A reference
+  // form (v3+, no pairs) is used only if it was computed from this very PDU object.
+  const shared = form !== undefined && form.of === pdu && refHashes === undefined ? form : undefined;
+  const redacted = shared?.redacted ?? redact(pdu, rules);
+  const redactedWire = toWire(redacted, refHashes);
+  const signedData = shared ? Buffer.from(shared.json, 'utf8') : undefined;
   const atTs = keyValidityTs(rules, pdu.origin_server_ts);
-  const required = new Set<string>();
   const senderServer = serverNameOf(pdu.sender);
   if (senderServer === undefined) return { ok: false, error: 'Invalid sender' };
-  required.add(senderServer);
+  const required = [senderServer];
   if (rules.eventIdFormat === 'v1') {
-    const idServer = serverNameOf(event.eventId);
-    if (idServer !== undefined) required.add(idServer);
+    const idServer = serverNameOf(parsed.eventId);
+    if (idServer !== undefined && idServer !== senderServer) required.push(idServer);
   }
-  const checks = await Promise.all([...required].map((s) => keys.verifyJsonSignedBy(redactedWire as JsonObjectLike, s, atTs)));
-  const unsigned = [...required].filter((_, i) => !checks[i]);
+  const checks = await Promise.all(required.map((s) => keys.verifyJsonSignedBy(redactedWire as JsonObjectLike, s, atTs, signedData)));
+  const unsigned = required.filter((_, i) => !checks[i]);
   if (unsigned.length > 0) return { ok: false, error: `Missing or invalid signature of ${unsigned.join(', ')}` };
 
   const alsoSignedBy = new Set<string>();
   const via = pdu.content.join_authorised_via_users_server;
   const viaServer = typeof via === 'string' && rules.restrictedJoins ? serverNameOf(via) : undefined;
-  if (viaServer !== undefined && !required.has(viaServer) && (await keys.verifyJsonSignedBy(redactedWire as JsonObjectLike, viaServer, atTs))) {
+  if (viaServer !== undefined && !required.includes(viaServer) && (await keys.verifyJsonSignedBy(redactedWire as JsonObjectLike, viaServer, atTs, signedData))) {
     alsoSignedBy.add(viaServer);
   }
-  const hashOk = hasValidContentHash(toWire(pdu, event.refHashes));
-  // `unsigned` is the sender's annotation, not part of the event: we compute our own.
-  const { unsigned: _unsigned, ...kept } = hashOk ? pdu : redacted;
-  return {
-    ok: true,
-    event: { ...event, pdu: kept as Pdu, rules, alsoSignedBy, redactedOnReceipt: !hashOk },
-  };
+  const hashOk = hasValidContentHash(toWire(pdu, refHashes));
+  // `unsigned` is the sender's annotation, not part of the event: we compute our own (the
+  // redacted form never has one). Copied only when there is one to drop.
+  const kept = hashOk ? withoutUnsigned(pdu) : redacted;
+  const verified: VerifiedPdu =
+    form === undefined
+      ? { ...parsed, pdu: kept, rules, alsoSignedBy, redactedOnReceipt: !hashOk }
+      : // From parsePdu: these are all its fields (the reference form is not carried on).
+        { eventId: parsed.eventId, roomId: parsed.roomId, pdu: kept, ...(refHashes ? { refHashes } : {}), rules, alsoSignedBy, redactedOnReceipt: !hashOk };
+  return { ok: true, event: verified };
+}
+
+function withoutUnsigned(pdu: Pdu): Pdu {
+  if (!Object.hasOwn(pdu, 'unsigned')) return pdu;
+  const { unsigned: _unsigned, ...kept } = pdu;
+  return kept as Pdu;
 }
 
 /** Auth option for rule "join_authorised_via_users_server must have signed". */
