@@ -6,7 +6,8 @@ import { Base64Error, decodeBase64, encodeBase64 } from './base64.js';
 import { CanonicalJsonError, canonicalJsonWithout } from './canonicalJson.js';
 import type { Pdu } from './types.js';
 
-const NOT_HASHED: ReadonlySet<string> = new Set(['unsigned', 'signatures', 'hashes']);
+/** The members the content hash leaves out. */
+export const NOT_HASHED: ReadonlySet<string> = new Set(['unsigned', 'signatures', 'hashes']);
 
 /** Raw SHA-256 content hash (32 bytes). Throws CanonicalJsonError if the event has no canonical form. */
 export function contentHashBytes(pdu: Pdu): Buffer {
@@ -20,11 +21,21 @@ export function contentHash(pdu: Pdu): string {
 
 /** Whether `hashes.sha256` matches the event; false (not a throw) for anything malformed. */
 export function hasValidContentHash(pdu: Pdu): boolean {
+  return hasValidContentHashOf(pdu, undefined);
+}
+
+/**
+ * As hasValidContentHash; `contentJson`, when the caller has it already, must be the canonical
+ * JSON of this very `pdu` without `unsigned`, `signatures` and `hashes` (pduFormat.ts
+ * checkPduFormatKeepingContent). Strict and lenient encodings agree wherever both succeed.
+ */
+export function hasValidContentHashOf(pdu: Pdu, contentJson: string | undefined): boolean {
   const claimed: unknown = pdu.hashes?.sha256;
   if (typeof claimed !== 'string') return false;
   try {
+    const actual = contentJson === undefined ? contentHashBytes(pdu) : createHash('sha256').update(contentJson, 'utf8').digest();
     // Compare bytes, not strings, so a padded encoding of the right hash still matches.
-    return decodeBase64(claimed).equals(contentHashBytes(pdu));
+    return decodeBase64(claimed).equals(actual);
   } catch (err) {
     if (err instanceof Base64Error || err instanceof CanonicalJsonError) return false;
     throw err;

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
-import { MAX_PDU_BYTES, checkPduFormat } from './pduFormat.js';
+import { MAX_PDU_BYTES, checkPduFormat, checkPduFormatKeepingContent } from './pduFormat.js';
 import { canonicalJson } from './canonicalJson.js';
+import { contentHash } from './hashes.js';
 import { roomVersion, type RoomVersionRules } from './roomVersions.js';
 import type { Pdu } from './types.js';
 
@@ -117,6 +119,34 @@ test('it should reject events over 65536 bytes of canonical JSON, signatures inc
   assert.match(checkPduFormat(over, rules('11')) ?? '', /65536/);
   const bigSigs = message({ content: { body: 'a'.repeat(MAX_PDU_BYTES - base - 10) }, signatures: { 'example.org': { 'ed25519:a': 'c2ln'.repeat(10) } } });
   assert.match(checkPduFormat(bigSigs, rules('11')) ?? '', /65536/);
+});
+
+test('it should measure the whole event at the byte, whichever unhashed members it carries', () => {
+  const withoutUnsigned = (extra: Record<string, unknown>) => {
+    const pdu = message(extra);
+    delete pdu.unsigned;
+    return pdu;
+  };
+  const shapes: Array<(extra: Record<string, unknown>) => Pdu> = [
+    message,
+    withoutUnsigned,
+    (extra) => message({ unsigned: { note: '\u00e9\u{1F600}'.repeat(40) }, ...extra }),
+  ];
+  for (const shape of shapes) {
+    const base = Buffer.byteLength(canonicalJson(shape({ content: { body: '' } })));
+    assert.equal(checkPduFormat(shape({ content: { body: 'a'.repeat(MAX_PDU_BYTES - base) } }), rules('11')), undefined);
+    assert.match(checkPduFormat(shape({ content: { body: 'a'.repeat(MAX_PDU_BYTES - base + 1) } }), rules('11')) ?? '', /65537 bytes/);
+  }
+  // What is not hashed is still checked as canonical JSON.
+  assert.match(checkPduFormat(message({ unsigned: { age: 1.5 } }), rules('11')) ?? '', /canonical/);
+});
+
+test('it should hand back the encoding the content hash is computed over', () => {
+  const pdu = message({ content: { body: 'h\u00e9llo', n: 3 } });
+  const { problem, contentJson } = checkPduFormatKeepingContent(pdu, rules('11'));
+  assert.equal(problem, undefined);
+  assert.equal(createHash('sha256').update(contentJson ?? '', 'utf8').digest('base64').replace(/=+$/, ''), contentHash(pdu));
+  assert.equal(checkPduFormatKeepingContent(message({ depth: 'x' }), rules('11')).contentJson, undefined);
 });
 
 test('it should reject floats everywhere, and out-of-range integers only from v6', () => {

@@ -2,7 +2,8 @@
 // dropped before any signature or auth work (server-server-api.md "Checks performed on receipt of a PDU", step 1).
 // Spec: data/api/server-server/definitions/pdu_v1…pdu_v12.yaml (and components/);
 // client-server-api "Size limits"; rooms/v12.md (create event has no room_id).
-import { CanonicalJsonError, canonicalJson, type JsonObjectLike } from './canonicalJson.js';
+import { CanonicalJsonError, canonicalJson, canonicalJsonWithout, type JsonObjectLike } from './canonicalJson.js';
+import { NOT_HASHED } from './hashes.js';
 import { MAX_ID_BYTES, isValidEventId, isValidRoomId, isValidUserId } from './ids.js';
 import type { RoomVersionRules } from './roomVersions.js';
 
@@ -21,18 +22,50 @@ type Obj = Record<string, unknown>;
 
 /** The first problem found with `pdu` for this room version, or undefined if it is well-formed. */
 export function checkPduFormat(pdu: unknown, rules: RoomVersionRules): string | undefined {
-  if (!isObject(pdu)) return 'PDU is not a JSON object';
+  return checkPduFormatKeepingContent(pdu, rules).problem;
+}
+
+/**
+ * As checkPduFormat, and for a well-formed PDU also the canonical JSON its content hash is
+ * computed over (without `signatures`, `unsigned`, `hashes`): the size check is derived from
+ * that encoding plus the encoding of the three left-out members, so the whole PDU is encoded
+ * once, not once for the size and again for the hash (see hashes.ts hasValidContentHashOf).
+ */
+export function checkPduFormatKeepingContent(pdu: unknown, rules: RoomVersionRules): { problem?: string; contentJson?: string } {
+  if (!isObject(pdu)) return { problem: 'PDU is not a JSON object' };
   const problem = checkFields(pdu, rules);
-  if (problem !== undefined) return problem;
-  // Last, as it is the costliest: one serialization checks both size and strictness.
+  if (problem !== undefined) return { problem };
+  // Last, as it is the costliest: the serialization checks both size and strictness.
   let size: number;
+  let contentJson: string;
   try {
-    size = Buffer.byteLength(canonicalJson(pdu as JsonObjectLike, { strict: rules.strictCanonicalJson }), 'utf8');
+    const strict = rules.strictCanonicalJson;
+    contentJson = canonicalJsonWithout(pdu as JsonObjectLike, NOT_HASHED, { strict });
+    size = Buffer.byteLength(contentJson, 'utf8') + leftOutBytes(pdu, strict);
   } catch (err) {
-    if (err instanceof CanonicalJsonError) return `not canonical JSON: ${err.message}`;
+    if (err instanceof CanonicalJsonError) return { problem: `not canonical JSON: ${err.message}` };
     throw err;
   }
-  return size > MAX_PDU_BYTES ? `PDU is ${size} bytes, over the ${MAX_PDU_BYTES}-byte limit` : undefined;
+  if (size > MAX_PDU_BYTES) return { problem: `PDU is ${size} bytes, over the ${MAX_PDU_BYTES}-byte limit` };
+  return { contentJson };
+}
+
+/**
+ * What the left-out members add to the whole PDU's canonical JSON. Members are joined by
+ * commas, so each adds its `"key":value` and one comma; encoding them as an object of their
+ * own gives `{` + members + (n−1) commas + `}`, i.e. that sum plus one. (`type` and the other
+ * required fields are always there, so the rest is never empty.)
+ */
+function leftOutBytes(pdu: Obj, strict: boolean): number {
+  const members: Obj = {};
+  let n = 0;
+  for (const key of NOT_HASHED) {
+    if (Object.hasOwn(pdu, key) && pdu[key] !== undefined) {
+      members[key] = pdu[key];
+      n++;
+    }
+  }
+  return n === 0 ? 0 : Buffer.byteLength(canonicalJson(members as JsonObjectLike, { strict }), 'utf8') - 1;
 }
 
 function checkFields(pdu: Obj, rules: RoomVersionRules): string | undefined {

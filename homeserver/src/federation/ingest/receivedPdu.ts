@@ -4,11 +4,11 @@
 // Spec: server-server-api.md "Validating hashes and signatures on received events";
 // rooms/v3.md+ (only the sender's server signs), rooms/v1.md (also the event ID's server);
 // rooms/v8.md (join_authorised_via_users_server's server signs restricted joins).
-import { hasValidContentHash } from '@parley/federation/core/hashes';
+import { hasValidContentHashOf } from '@parley/federation/core/hashes';
 import { eventIdOf, eventIdOfForm, referenceForm, roomIdOf, type ReferenceForm } from '@parley/federation/core/eventId';
 import { fromWire, toWire } from '@parley/federation/core/eventRefs';
 import { serverNameOf } from '@parley/federation/core/ids';
-import { checkPduFormat } from '@parley/federation/core/pduFormat';
+import { checkPduFormatKeepingContent } from '@parley/federation/core/pduFormat';
 import { redact } from '@parley/federation/core/redaction';
 import type { RoomVersionRules } from '@parley/federation/core/roomVersions';
 import type { JsonObjectLike } from '@parley/federation/core/canonicalJson';
@@ -27,6 +27,11 @@ export interface SignatureChecker {
  */
 export interface ParsedEvent extends RoomEvent {
   referenceForm?: ReferenceForm;
+  /**
+   * The content-hash encoding the format check made of this PDU (v3+, where the PDU is the
+   * wire object itself), so verifyPdu does not encode it again. Valid only for `referenceForm.of`.
+   */
+  contentJson?: string;
 }
 
 /** A PDU that passed the format, signature and hash checks. */
@@ -45,7 +50,7 @@ export type Parsed = { ok: true; event: ParsedEvent } | { ok: false; eventId?: s
  * v1/v2 reference pairs become bare IDs here (the boundary), their hashes kept in `refHashes`.
  */
 export function parsePdu(raw: unknown, rules: RoomVersionRules): Parsed {
-  const problem = checkPduFormat(raw, rules);
+  const { problem, contentJson } = checkPduFormatKeepingContent(raw, rules);
   let eventId: string | undefined;
   let form: ReferenceForm | undefined;
   try {
@@ -59,7 +64,7 @@ export function parsePdu(raw: unknown, rules: RoomVersionRules): Parsed {
   const { pdu, refHashes } = fromWire(raw as Pdu, rules);
   const roomId = roomIdOf(pdu, rules);
   if (eventId === undefined || roomId === undefined) return { ok: false, error: 'Invalid PDU: no event or room ID' };
-  return { ok: true, event: { eventId, roomId, pdu, ...(refHashes ? { refHashes } : {}), ...(form ? { referenceForm: form } : {}) } };
+  return { ok: true, event: { eventId, roomId, pdu, ...(refHashes ? { refHashes } : {}), ...(form ? { referenceForm: form, ...(contentJson !== undefined ? { contentJson } : {}) } : {}) } };
 }
 
 /** Signature and hash checks (steps 2 and 3). */
@@ -94,7 +99,7 @@ export async function verifyPdu(
   if (viaServer !== undefined && !required.includes(viaServer) && (await keys.verifyJsonSignedBy(redactedWire as JsonObjectLike, viaServer, atTs, signedData))) {
     alsoSignedBy.add(viaServer);
   }
-  const hashOk = hasValidContentHash(toWire(pdu, refHashes));
+  const hashOk = hasValidContentHashOf(toWire(pdu, refHashes), shared ? parsed.contentJson : undefined);
   // `unsigned` is the sender's annotation, not part of the event: we compute our own (the
   // redacted form never has one). Copied only when there is one to drop.
   const kept = hashOk ? withoutUnsigned(pdu) : redacted;
