@@ -354,10 +354,11 @@ export class RemoteSession {
           await unindexRelation(storage, fixes, r);
           rejected.push(r.eventId);
         } else if (typeof r.pdu.state_key === 'string') {
-          const shortKey = await storage.ids.stateKeys.alloc(stateKeyOf(r.pdu.type, r.pdu.state_key), groups);
+          const withEvent = new Batch();
+          const shortKey = await storage.ids.stateKeys.alloc(stateKeyOf(r.pdu.type, r.pdu.state_key), withEvent);
           const before = await storage.state.resolve(groupBefore);
-          fixed.groupAfter = (await storage.state.addGroup(groups, r.shortRoom, groupBefore, before, { set: new Map([[shortKey, r.shortEvent]]) })).group;
-          await groups.commit(storage.db);
+          fixed.groupAfter = (await storage.state.addGroup(withEvent, r.shortRoom, groupBefore, before, { set: new Map([[shortKey, r.shortEvent]]) })).group;
+          await withEvent.commit(storage.db);
         }
         storage.events.put(fixes, fixed);
         corrected.set(r.eventId, fixed.groupAfter);
