@@ -115,7 +115,7 @@ export class DeviceLists {
 
     // Rooms I stayed in: members whose membership changed in range.
     for (const r of myRooms) {
-      if (joined.has(r.roomId) && !inRange(r.member.stream) && this.hints.mayHaveChangedSince(r.roomId, since)) {
+      if (joined.has(r.roomId) && !inRange(r.member.stream) && (await this.hints.mayHaveChangedSince(r.roomId, since))) {
         await addMembers(r.roomId, true);
       }
     }

@@ -146,7 +146,7 @@ export interface MembershipReader {
 
 /** Which rooms may have had membership changes after a stream position (false only when certainly not). */
 export interface MembershipChangeHints {
-  mayHaveChangedSince(roomId: string, since: number): boolean;
+  mayHaveChangedSince(roomId: string, since: number): boolean | Promise<boolean>;
 }
 
 /** The global stream counter (storage/streamCounter.ts). */

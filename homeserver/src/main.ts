@@ -233,6 +233,9 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
   routes.push(...e2ee.routes);
   accountPorts.deviceEvents = e2ee.deviceEvents;
   syncModule.sync.addExtension(e2ee.service.syncExtension);
+  // Before any request: which devices have to-device messages queued, so that every client's
+  // first /sync after a restart does not read its (nearly always empty) queues.
+  await e2eeRepo.prefillToDeviceCache();
   // media repository: uploads, downloads, thumbnails, URL previews (media/mediaModule.ts).
   const mediaModule = await createMediaModule(db, { serverName: config.server_name, dataDir: config.data_dir, media: config.media }, logger);
   routes.push(...mediaModule.routes);

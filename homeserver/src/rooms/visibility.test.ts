@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openTestRooms, requester, user, type TestRooms } from './testing.js';
+import { HistoryVisibility } from './visibility.js';
 
 async function say(t: TestRooms, roomId: string, who: string, body: string): Promise<string> {
   return t.rooms.events.send(requester(who), roomId, 'm.room.message', body, { body });
@@ -69,6 +70,40 @@ test('it should show world_readable events to anyone, and a visibility change to
     await say(t, roomId, 'alice', 'closed');
     assert.deepEqual(await visibleBodies(t, roomId, 'eve'), ['open']);
     assert.equal(await t.rooms.visibility.canSee(user('eve'), (await t.rooms.reader.getEvent(change))!), true, 'world_readable before the change');
+  } finally {
+    await t.dispose();
+  }
+});
+
+test('it should show a new message to many members checked at once, reading the state at it once', async () => {
+  const t = await openTestRooms();
+  try {
+    const { room_id: roomId } = await t.rooms.creator.createRoom(requester('alice'), { preset: 'public_chat' });
+    const members = Array.from({ length: 20 }, (_, i) => `m${i}`);
+    for (const m of members) await t.rooms.membership.join(user(m), roomId);
+    await say(t, roomId, 'alice', 'hello all');
+    const [ev] = await t.rooms.reader.timeline(roomId, { dir: 'b', limit: 1 });
+    let stateReads = 0;
+    const reader = t.rooms.reader;
+    const counting = new Proxy(reader, {
+      get(target, prop) {
+        const v = Reflect.get(target, prop) as unknown;
+        if (typeof v !== 'function') return v;
+        const f = (v as (...a: unknown[]) => unknown).bind(target);
+        if (prop !== 'stateEntriesAt') return f;
+        // A state read takes a turn of the event loop, as one from disk does.
+        return async (...a: unknown[]) => {
+          stateReads++;
+          await new Promise((r) => setImmediate(r));
+          return f(...a);
+        };
+      },
+    });
+    const visibility = new HistoryVisibility(counting);
+    // As a wake releases many syncs at once: every check starts before any has finished.
+    const seen = await Promise.all(members.map((m) => visibility.filter(user(m), roomId, [ev])));
+    assert.deepEqual(seen.map((s) => s.map((e) => e.pdu.content.body)), members.map(() => ['hello all']));
+    assert.equal(stateReads, 1);
   } finally {
     await t.dispose();
   }

@@ -39,6 +39,11 @@ const HV_CACHE = 50_000;
 export class HistoryVisibility {
   /** history_visibility after each event: the same for every user, so a message fanned out to many syncs is read once. */
   private readonly hvAfter = new Lru<string, Visibility>(HV_CACHE);
+  /**
+   * Reads of hvAfter in flight: a wake releases dozens of syncs at once, all missing the same
+   * new event, and each read resolves the room's whole state (10,000 entries in a big room).
+   */
+  private readonly hvReading = new Map<string, Promise<Visibility>>();
 
   constructor(
     private readonly reader: RoomReader,
@@ -109,15 +114,29 @@ export class HistoryVisibility {
   }
 
   private async visibilitiesAfter(events: StoredEvent[]): Promise<Visibility[]> {
-    const out: Array<Visibility | undefined> = events.map((e) => this.hvAfter.get(e.eventId));
+    const out: Array<Visibility | Promise<Visibility> | undefined> = events.map((e) => this.hvAfter.get(e.eventId) ?? this.hvReading.get(e.eventId));
     const missing = events.filter((_, i) => out[i] === undefined);
-    if (missing.length === 0) return out as Visibility[];
-    const states = await this.reader.stateEntriesAt(missing.map((e) => e.eventId), [HV_KEY], 'after');
+    if (missing.length > 0) {
+      const read = this.readVisibilities(missing);
+      const ones = missing.map((e, j) => {
+        const one = read.then((vs) => vs[j]);
+        this.hvReading.set(e.eventId, one);
+        const done = () => this.hvReading.get(e.eventId) === one && this.hvReading.delete(e.eventId);
+        one.then(done, done);
+        return one;
+      });
+      let j = 0;
+      for (let i = 0; i < out.length; i++) if (out[i] === undefined) out[i] = ones[j++];
+    }
+    return Promise.all(out as Array<Visibility | Promise<Visibility>>);
+  }
+
+  /** history_visibility after each event, read from the state at it (and remembered). */
+  private async readVisibilities(events: StoredEvent[]): Promise<Visibility[]> {
+    const states = await this.reader.stateEntriesAt(events.map((e) => e.eventId), [HV_KEY], 'after');
     const contents = await this.contentsOf(states);
-    let j = 0;
     return events.map((e, i) => {
-      if (out[i] !== undefined) return out[i];
-      const state = states[j++];
+      const state = states[i];
       const v = parseVisibility(contentOf(contents, state?.get(HV_KEY))?.history_visibility);
       // Unknown state (an outlier, a rejected event): decided again next time.
       if (state) this.hvAfter.set(e.eventId, v);

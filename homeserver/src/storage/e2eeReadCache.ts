@@ -29,9 +29,37 @@ export class E2eeReadCache {
   readonly toDeviceWrites = new StreamChangeCache(0);
   /** The device-list change stream's newest position. */
   readonly deviceListHead = new StreamHead();
+  /**
+   * Devices that had queued to-device messages / partial-delivery records at start-up (see
+   * prefillToDevice); undefined when not scanned. Any other device's queues were empty then.
+   */
+  private startInbox: Set<string> | undefined;
+  private startPartials: Set<string> | undefined;
 
   state(userId: string, deviceId: string): DeviceState | undefined {
-    return this.devices.get(deviceKey(userId, deviceId));
+    const k = deviceKey(userId, deviceId);
+    const s = this.devices.get(k);
+    if (s || !this.startInbox || !this.startPartials) return s;
+    // Not read since start-up: the scan, and what was queued since (every queue is recorded
+    // in toDeviceWrites; an evicted key is "maybe"), tell whether both queues are empty.
+    const fresh: DeviceState = {};
+    if (!this.startInbox.has(k) && !this.toDeviceWrites.mayHaveChangedSince(k, 0)) fresh.inboxEmpty = true;
+    if (!this.startPartials.has(k)) fresh.noPartials = true;
+    if (!fresh.inboxEmpty && !fresh.noPartials) return undefined;
+    this.devices.set(k, fresh);
+    return fresh;
+  }
+
+  /**
+   * The devices with queued to-device messages and with partial-delivery records, as a scan of
+   * both keyspaces found them (`mark`: partialsMark before the scan). Queues written since the
+   * cache was created are known from toDeviceWrites; a partial record written during the scan
+   * makes the scan unusable, so it is dropped.
+   */
+  prefillToDevice(inbox: Set<string>, partials: Set<string>, mark: number): void {
+    if (mark !== this.partialsGeneration) return;
+    this.startInbox = inbox;
+    this.startPartials = partials;
   }
 
   /** Start of a key read: pass the result to the matching fill. */
@@ -80,7 +108,8 @@ export class E2eeReadCache {
 
   partialWritten(userId: string, deviceId: string): void {
     this.partialsGeneration++;
-    const s = this.state(userId, deviceId);
+    this.startPartials?.add(deviceKey(userId, deviceId));
+    const s = this.devices.get(deviceKey(userId, deviceId));
     if (s) s.noPartials = false;
   }
 
@@ -110,6 +139,6 @@ export function e2eeReadCacheOf(db: object): E2eeReadCache {
   return c;
 }
 
-function deviceKey(userId: string, deviceId: string): string {
+export function deviceKey(userId: string, deviceId: string): string {
   return `${userId}\u0000${deviceId}`;
 }

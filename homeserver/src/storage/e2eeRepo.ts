@@ -24,8 +24,8 @@ import type {
   ToDeviceEvent,
 } from '@parley/e2ee/types';
 import { strKey, type BatchOp, type Database } from './db.js';
-import { e2eeReadCacheOf, type E2eeReadCache } from './e2eeReadCache.js';
-import { key, prefixRange, readU64 } from './keys.js';
+import { deviceKey, e2eeReadCacheOf, type E2eeReadCache } from './e2eeReadCache.js';
+import { key, prefixRange, readU64, splitStrings } from './keys.js';
 
 interface OtkRecord {
   algorithm: string;
@@ -305,6 +305,34 @@ export class E2eeRepo implements E2eeStore {
     // readable position, so nothing at or below `upTo` can still be on its way).
     if (rows.length === 0 && after === 0) this.cache.foundInboxEmpty(userId, deviceId, upTo);
     return rows.map(([, v]) => v);
+  }
+
+  /**
+   * Start-up: find which devices have queued to-device messages or partial-delivery records
+   * (keys only), so that each device's first /sync after a restart need not read both queues —
+   * four reads per device, nearly always finding nothing. Skipped (devices are read as before)
+   * when a keyspace holds more than `max` entries.
+   */
+  async prefillToDeviceCache(max = 100_000): Promise<void> {
+    const mark = this.cache.partialsMark;
+    const [inbox, partials] = await Promise.all([
+      this.devicesIn('userdevicestream_todevice', max),
+      this.devicesIn('userdevicetoken_partialdelivery', max),
+    ]);
+    if (inbox && partials) this.cache.prefillToDevice(inbox, partials, mark);
+  }
+
+  /** The devices (user · device keys) with an entry in a keyspace keyed user str· · device str· · …, or undefined above `max` entries. */
+  private async devicesIn(space: 'userdevicestream_todevice' | 'userdevicetoken_partialdelivery', max: number): Promise<Set<string> | undefined> {
+    const keys = (await this.db.space(space).keys({ limit: max + 1 }).all()) as Buffer[];
+    if (keys.length > max) return undefined;
+    const out = new Set<string>();
+    for (const k of keys) {
+      // The first two parts are the IDs; what follows is a u64 whose bytes may look like separators.
+      const [userId, deviceId] = splitStrings(k);
+      out.add(deviceKey(userId, deviceId));
+    }
+    return out;
   }
 
   async ackInbox(userId: string, deviceId: string, through: number, keepFrom: number): Promise<void> {

@@ -36,6 +36,16 @@ export class StreamChangeCache {
     if (since < this.earliest) return true;
     return (this.last.get(key) ?? -1) > since;
   }
+
+  /** The position from which changes are known (raised by evictions). */
+  get earliestKnown(): number {
+    return this.earliest;
+  }
+
+  /** The last change of `key` recorded (undefined if none, or evicted). */
+  lastChange(key: string): number | undefined {
+    return this.last.get(key);
+  }
 }
 
 /**

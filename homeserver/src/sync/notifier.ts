@@ -59,7 +59,19 @@ export class SyncNotifier {
     private readonly stream: StreamWatch,
     private readonly now: Clock = Date.now,
   ) {
+    this.startedAt = stream.persisted;
     stream.onAdvance((p) => this.flush(p));
+  }
+
+  /** Changes are announced from this position on; what happened before it is unknown here. */
+  private readonly startedAt: number;
+
+  /**
+   * Whether `since` is a position this notifier can tell "nothing happened after it" for:
+   * readable, and not older than this process (a token from before a restart is not).
+   */
+  knows(since: number): boolean {
+    return since >= this.startedAt && since <= this.stream.persisted;
   }
 
   /** Number of requests currently held. */

@@ -76,6 +76,17 @@ export class RoomsSync {
     this.windows.clear();
   }
 
+  /** The rooms a long-poll listens to, as `build` lists them, from the user's memberships now. */
+  async joinedRoomIds(viewer: Viewer, filter: CompiledFilter): Promise<string[]> {
+    const out: string[] = [];
+    for (const { roomId, member } of await this.deps.reader.roomsOfUser(viewer.userId)) {
+      if (member.membership !== 'join' || !filter.room.matchesRoom(roomId)) continue;
+      if (this.deps.partialState?.isPartial(roomId) && !filter.room.state.lazyLoadMembers) continue;
+      out.push(roomId);
+    }
+    return out;
+  }
+
   /** The rooms section, and the rooms the user is joined to at `upTo` (what a long-poll listens to). */
   async build(w: SyncWindow): Promise<{ rooms: RoomsSection; joinedRoomIds: string[] }> {
     const { reader } = this.deps;

@@ -423,6 +423,30 @@ describe('long-polling', () => {
     });
   });
 
+  it('it should hold a poll from the latest token without building an answer until a message arrives, then deliver it', async () => {
+    await withSyncServer(async (h) => {
+      const [alice, bob] = [h.user('alice'), h.user('bob')];
+      const roomId = await h.createRoom(alice, { preset: 'public_chat' });
+      await h.rooms.membership.join(bob.userId, roomId);
+      const since = (await sync(h, bob)).next_batch;
+      // Count the answers built (the rooms section is built once per answer).
+      const rooms = (h.sync.sync as unknown as { deps: { rooms: { build: (w: unknown) => Promise<unknown> } } }).deps.rooms;
+      const build = rooms.build.bind(rooms);
+      let builds = 0;
+      rooms.build = (w) => (builds++, build(w));
+      const poll = sync(h, bob, { since, timeout: 10_000 });
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(builds, 0, 'nothing built while nothing happened since the token');
+      const id = await h.send(alice, roomId, 'wake up');
+      const s = await poll;
+      assert.deepEqual(messages(timeline(s, roomId)).map((e) => e.event_id), [id]);
+      assert.equal(builds, 1);
+      // A poll from a token something happened after is answered at once.
+      const again = await sync(h, bob, { since, timeout: 10_000 });
+      assert.deepEqual(messages(timeline(again, roomId)).map((e) => e.event_id), [id]);
+    });
+  });
+
   it('it should wake for an invite to a room the user is not in', async () => {
     await withSyncServer(async (h) => {
       const [alice, bob] = [h.user('alice'), h.user('bob')];

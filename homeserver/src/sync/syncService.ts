@@ -8,7 +8,11 @@ import type { SyncNotifier } from './notifier.js';
 import type { Clock, Viewer } from './ports.js';
 import type { RoomsSync } from './roomsSync.js';
 import { unknown } from '../http/errors.js';
+import { Lru } from '../storage/lru.js';
 import { encodeToken } from './token.js';
+
+/** Devices remembered as having had a /sync built (a few dozen bytes each). */
+const BUILT_DEVICES = 50_000;
 
 /** Longest a /sync may be held, whatever timeout the client asks for. */
 export const MAX_SYNC_TIMEOUT_MS = 120_000;
@@ -50,7 +54,7 @@ export interface SyncExtension {
 export interface SyncServiceDeps {
   rooms: RoomsSync;
   accountData: Pick<AccountDataService, 'forSync'>;
-  notifier: Pick<SyncNotifier, 'wait'>;
+  notifier: Pick<SyncNotifier, 'wait' | 'knows'>;
   stream: { readonly persisted: number };
   now?: Clock;
 }
@@ -58,6 +62,8 @@ export interface SyncServiceDeps {
 export class SyncService {
   private readonly extensions: SyncExtension[] = [];
   private readonly hooks: SyncRequestHook[] = [];
+  /** Devices that have had a /sync built in this process (see run). */
+  private readonly built = new Lru<string, true>(BUILT_DEVICES);
   private readonly now: Clock;
   /** Syncs being computed: shutdown waits for them before the database closes. */
   private active = 0;
@@ -109,9 +115,21 @@ export class SyncService {
       const mayWait = p.since !== undefined && !p.fullState && p.timeoutMs > 0;
       const deadline = this.now() + Math.min(p.timeoutMs, MAX_SYNC_TIMEOUT_MS);
       let since = p.since;
+      // As Synapse: when nothing was announced for this user or their rooms after the token,
+      // wait before building — a long-poll placed right after the previous response would
+      // otherwise build an empty answer first (every receiver of a message, once more per message).
+      // A device's first sync in this process still builds at once: its cold reads (keys, room
+      // list, queues) then happen while nothing waits on them, not when a message wakes thousands.
+      const device = `${p.viewer.userId}\u0000${p.viewer.deviceId}`;
+      if (mayWait && since !== undefined && this.deps.notifier.knows(since) && this.built.get(device)) {
+        const roomIds = await this.deps.rooms.joinedRoomIds(p.viewer, p.filter);
+        const outcome = await this.deps.notifier.wait({ userId: p.viewer.userId, roomIds, since, timeoutMs: deadline - this.now() });
+        if (outcome !== 'woken') return (await this.build(p, since, this.deps.stream.persisted)).response;
+      }
       for (;;) {
         const upTo = this.deps.stream.persisted;
         let built: Awaited<ReturnType<SyncService['build']>> | undefined = await this.build(p, since, upTo);
+        this.built.set(device, true);
         const remaining = deadline - this.now();
         if (!built.empty || !mayWait || remaining <= 0) return built.response;
         // Nothing for this user in (since, upTo]: waiting from upTo is the same as the
