@@ -632,11 +632,15 @@ export class RemoteSession {
   /** The state group before `r` from its prev events' states, some of them corrected by recheckPlaced. */
   private async correctedBefore(batch: Batch, r: EventRecord, corrected: ReadonlyMap<string, number>): Promise<number> {
     const groups = await this.groupsAfter(r.pdu.prev_events, corrected);
-    if (groups.length === 0) return r.groupBefore;
-    if (groups.length === 1) return groups[0];
+    return groups.length === 0 ? r.groupBefore : (await this.mergedGroup(batch, r.shortRoom, groups)).group;
+  }
+
+  /** One state group for several (the first itself if alone): their states merged by state resolution. */
+  private async mergedGroup(batch: Batch, shortRoom: number, groups: readonly number[]): Promise<{ group: number; state: ShortState }> {
+    const first = await this.deps.storage.state.resolve(groups[0]);
+    if (groups.length === 1) return { group: groups[0], state: first };
     const states = await Promise.all(groups.map(async (g) => this.toLong(await this.deps.storage.state.resolve(g))));
-    const target = await this.toShort(await this.resolve(states), batch);
-    return (await this.groupFor(batch, r.shortRoom, groups[0], target)).group;
+    return this.groupFor(batch, shortRoom, groups[0], await this.toShort(await this.resolve(states), batch), first);
   }
 
   /** The distinct state groups after the given placed events, corrected ones as corrected. */
@@ -663,12 +667,7 @@ export class RemoteSession {
       if (extremities.length === 0) extremities = head.record.extremities;
     }
     const groups = await this.groupsAfter(extremities.map((x) => x.eventId), corrected);
-    let group = groups[0] ?? head.record.stateGroup;
-    let current = await storage.state.resolve(group);
-    if (groups.length > 1) {
-      const states = await Promise.all(groups.map(async (g) => this.toLong(await storage.state.resolve(g))));
-      ({ group, state: current } = await this.groupFor(batch, head.shortRoom, group, await this.toShort(await this.resolve(states), batch), current));
-    }
+    const { group, state: current } = await this.mergedGroup(batch, head.shortRoom, groups.length > 0 ? groups : [head.record.stateGroup]);
     const delta = diffShort(head.state, current);
     storage.state.setCurrent(batch, head.shortRoom, delta);
     await this.stageMemberships(batch, head.shortRoom, delta);

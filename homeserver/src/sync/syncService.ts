@@ -129,7 +129,7 @@ export class SyncService {
       for (;;) {
         const upTo = this.deps.stream.persisted;
         let built: Awaited<ReturnType<SyncService['build']>> | undefined = await this.build(p, since, upTo);
-        this.built.set(device, true);
+        if (!this.built.get(device)) this.built.set(device, true);
         const remaining = deadline - this.now();
         if (!built.empty || !mayWait || remaining <= 0) return built.response;
         // Nothing for this user in (since, upTo]: waiting from upTo is the same as the
