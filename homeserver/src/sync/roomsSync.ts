@@ -92,8 +92,12 @@ export class RoomsSync {
     const { reader } = this.deps;
     const rooms: RoomsSection = { join: {}, invite: {}, leave: {}, knock: {} };
     const joinedRoomIds: string[] = [];
-    const memberships = (await reader.roomsOfUser(w.viewer.userId)).filter((r) => w.filter.room.matchesRoom(r.roomId));
-    const windowByRoom = await this.windowEvents(w);
+    // The ignore list filters every room's events and invites: read alongside the room list
+    // and the window rather than after them, and in every build, so that a device's first
+    // sync (built at once when it connects) loads it — not the first message it is woken for,
+    // when a large room's members would all read theirs at once.
+    const [userRooms, windowByRoom] = await Promise.all([reader.roomsOfUser(w.viewer.userId), this.windowEvents(w), this.deps.ignored?.of(w.viewer.userId)]);
+    const memberships = userRooms.filter((r) => w.filter.room.matchesRoom(r.roomId));
 
     await forEachLimited(memberships, ROOM_CONCURRENCY, async ({ roomId, member }) => {
       const m = member.stream > w.upTo ? await this.memberAt(roomId, w.viewer.userId, w.upTo) : member;

@@ -9,7 +9,7 @@ import { serveTestApp, type Call, type Res } from '../testing/http.js';
 import { openTestRoomsModule, openTestSync, roomActions } from '../testing/rooms.js';
 import { openTestStorage } from '../testing/storage.js';
 import { TestUsers, type TestUser } from '../testing/users.js';
-import type { SyncModule } from './syncModule.js';
+import type { SyncModule, SyncModuleDeps } from './syncModule.js';
 
 export type { Res, TestUser };
 
@@ -28,10 +28,13 @@ export interface Harness {
   send(u: TestUser, roomId: string, body: string, extra?: JsonObject): Promise<string>;
 }
 
-export async function withSyncServer(fn: (h: Harness) => Promise<void>, opts: { windowCap?: number } = {}): Promise<void> {
+export async function withSyncServer(
+  fn: (h: Harness) => Promise<void>,
+  opts: { windowCap?: number; deps?: (rooms: Rooms) => Partial<SyncModuleDeps> } = {},
+): Promise<void> {
   const storage = await openTestStorage({ prefix: 'parley-sync-' });
   const rooms = await openTestRoomsModule(storage, { serverName: SERVER });
-  const sync = openTestSync(storage, rooms, { windowCap: opts.windowCap });
+  const sync = openTestSync(storage, rooms, { windowCap: opts.windowCap, ...opts.deps?.(rooms) });
   const users = new TestUsers(SERVER);
   const http = await serveTestApp(sync.routes, users);
   const call: Call = http.call;
