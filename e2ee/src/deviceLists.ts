@@ -10,6 +10,8 @@
 // already shared (the spec's note allows it).
 import type { ChangeNotifier, E2eeStore, MembershipChangeHints, MembershipReader, StreamPositions } from './ports.js';
 
+type MyRooms = ReadonlyArray<{ roomId: string; member: { membership: string; stream: number } }>;
+
 /** Without hints every room may have changed. */
 const NO_HINTS: MembershipChangeHints = { mayHaveChangedSince: () => true };
 
@@ -61,6 +63,9 @@ export class DeviceLists {
   async changesFor(userId: string, since: number, upTo: number): Promise<DeviceListChanges> {
     if (upTo <= since) return { changed: [], left: [] };
     const myRooms = await this.rooms.roomsOfUser(userId);
+    const listChanges = await this.store.deviceListChanges(since, upTo);
+    // The common case (a message woke the sync): no list changed and no membership moved.
+    if (listChanges.length === 0 && !(await this.membershipsMayHaveChanged(myRooms, since, upTo))) return { changed: [], left: [] };
     const joined = new Set(myRooms.filter((r) => r.member.membership === 'join').map((r) => r.roomId));
     // Users known to share a joined room with `userId` now (filled as members are read).
     const sharing = new Set<string>([userId]);
@@ -76,7 +81,7 @@ export class DeviceLists {
 
     const changed = new Set<string>();
     const left = new Set<string>();
-    for (const { userId: u, selfOnly } of await this.store.deviceListChanges(since, upTo)) {
+    for (const { userId: u, selfOnly } of listChanges) {
       if (selfOnly && u !== userId) continue;
       if (!changed.has(u) && (await sharesNow(u))) changed.add(u);
     }
@@ -88,13 +93,22 @@ export class DeviceLists {
     return { changed: [...changed].sort(), left: [...left].sort() };
   }
 
+  /** Whether membershipCandidates could find anyone: the checks it makes, without reading members. */
+  private async membershipsMayHaveChanged(myRooms: MyRooms, since: number, upTo: number): Promise<boolean> {
+    for (const r of myRooms) {
+      if (r.member.stream > since && r.member.stream <= upTo) return true;
+      if (r.member.membership === 'join' && (await this.hints.mayHaveChangedSince(r.roomId, since))) return true;
+    }
+    return false;
+  }
+
   /**
    * Users whose sharing of a room with `userId` may have started or ended in (since, upTo]:
    * members whose membership changed in one of the user's rooms, and everyone in a room
    * the user joined or left.
    */
   private async membershipCandidates(
-    myRooms: Array<{ roomId: string; member: { membership: string; stream: number } }>,
+    myRooms: MyRooms,
     joined: Set<string>,
     since: number,
     upTo: number,

@@ -140,7 +140,7 @@ export interface DeviceDirectory {
 
 /** Membership as stored by the room service (a structural subset of the homeserver's RoomReader). */
 export interface MembershipReader {
-  roomsOfUser(userId: string): Promise<Array<{ roomId: string; member: { membership: string; stream: number } }>>;
+  roomsOfUser(userId: string): Promise<ReadonlyArray<{ roomId: string; member: { membership: string; stream: number } }>>;
   members(roomId: string): Promise<Array<{ userId: string; member: { membership: string; stream: number } }>>;
 }
 

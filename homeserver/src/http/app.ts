@@ -190,8 +190,13 @@ async function handlePlain(r: Route<unknown, unknown>, req: IncomingMessage, res
     // The hot path (every /sync): the status line and all headers in one writeHead with a
     // flat list, and the text handed to end() once (no per-header bookkeeping).
     const text = JSON.stringify(reply.body) ?? '';
-    const head: string[] = [...CORS_FLAT, 'Content-Type', JSON_TYPE, 'Content-Length', String(Buffer.byteLength(text))];
-    if (reply.headers) for (const [k, v] of Object.entries(reply.headers)) head.push(k, v);
+    let head = JSON_HEAD;
+    if (reply.headers) {
+      head = JSON_HEAD.slice();
+      for (const [k, v] of Object.entries(reply.headers)) head.push(k, v);
+    }
+    // writeHead reads the list at once: the shared one only needs this response's length.
+    head[JSON_HEAD_LENGTH] = String(Buffer.byteLength(text));
     res.writeHead(reply.status ?? 200, head);
     res.end(text);
   } catch (err) {
@@ -210,6 +215,9 @@ async function handlePlain(r: Route<unknown, unknown>, req: IncomingMessage, res
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const CORS_FLAT = Object.entries(CORS_HEADERS).flat();
+/** The headers of a JSON answer as writeHead's flat list; the last value is the length. */
+const JSON_HEAD: string[] = [...CORS_FLAT, 'Content-Type', JSON_TYPE, 'Content-Length', ''];
+const JSON_HEAD_LENGTH = JSON_HEAD.length - 1;
 
 function setCors(res: ServerResponse): void {
   for (const [k, v] of Object.entries(CORS_HEADERS)) res.setHeader(k, v);

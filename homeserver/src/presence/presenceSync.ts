@@ -46,7 +46,7 @@ export class PresenceSync implements SyncExtension {
     let users: string[];
     if (initial) {
       users = [...(await this.roomMates(viewer))];
-    } else if ((await this.joinedRooms(viewer)).length === 0) {
+    } else if (!(await this.deps.reader.roomsOfUser(viewer)).some((r) => r.member.membership === 'join')) {
       // In no room, the viewer sees only their own presence: their record says whether it changed
       // in the window, without reading everyone's changes (a user's first long-poll after others
       // came online read the whole window: 447,000 rows for 1,000 such users, measured).

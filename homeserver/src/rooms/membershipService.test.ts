@@ -122,3 +122,24 @@ test('it should carry profiles in member events, resend them on profile change, 
     await t.dispose();
   }
 });
+
+test("it should list a user's rooms as their memberships change, though repeated reads share one answer", async () => {
+  const t = await openTestRooms();
+  try {
+    const { room_id: a } = await t.rooms.creator.createRoom(requester('alice'), { preset: 'public_chat' });
+    const { room_id: b } = await t.rooms.creator.createRoom(requester('alice'), { preset: 'public_chat' });
+    const roomsOf = async () => (await t.rooms.reader.roomsOfUser(user('bob'))).map((r) => `${r.roomId}=${r.member.membership}`).sort();
+    await t.rooms.membership.join(user('bob'), a);
+    assert.deepEqual(await roomsOf(), [`${a}=join`]);
+    const first = await t.rooms.reader.roomsOfUser(user('bob'));
+    assert.equal(await t.rooms.reader.roomsOfUser(user('bob')), first, 'read again: the same answer');
+    assert.throws(() => (first as Array<unknown>).pop(), TypeError, 'which nobody can change');
+
+    await t.rooms.membership.join(user('bob'), b);
+    assert.deepEqual(await roomsOf(), [`${a}=join`, `${b}=join`].sort());
+    await t.rooms.membership.leave(user('bob'), a);
+    assert.deepEqual(await roomsOf(), [`${a}=leave`, `${b}=join`].sort());
+  } finally {
+    await t.dispose();
+  }
+});

@@ -6,9 +6,18 @@ import type { RoomStorage } from '../storage/roomStorage.js';
 import type { ShortState } from '../storage/stateRepo.js';
 import type { MemberRecord, RoomReader, StoredEvent } from './types.js';
 
+type UserRoomList = ReadonlyArray<{ roomId: string; member: MemberRecord }>;
+
 export class StoredRoomReader implements RoomReader {
   /** Resolved state groups in long form (state key → event ID). */
   private readonly longGroups = new Lru<number, ReadonlyMap<StateKey, string>>(64);
+
+  /**
+   * roomsOfUser's answer per membership list, as a settled promise: a sync asks three or four
+   * times (rooms, device lists, presence, the long-poll's keys), and MembersRepo hands out the
+   * same list until the user's memberships change.
+   */
+  private readonly userRooms = new WeakMap<object, Promise<UserRoomList>>();
 
   constructor(private readonly s: RoomStorage) {}
 
@@ -95,10 +104,19 @@ export class StoredRoomReader implements RoomReader {
     return short === undefined ? undefined : this.s.members.get(short, userId);
   }
 
-  async roomsOfUser(userId: string): Promise<Array<{ roomId: string; member: MemberRecord }>> {
+  roomsOfUser(userId: string): Promise<UserRoomList> {
+    const cached = this.s.members.cachedOfUser(userId);
+    return (cached && this.userRooms.get(cached)) ?? this.readRoomsOfUser(userId);
+  }
+
+  private async readRoomsOfUser(userId: string): Promise<UserRoomList> {
     const rows = await this.s.members.ofUser(userId);
+    const known = this.userRooms.get(rows);
+    if (known) return known;
     const ids = await this.s.ids.rooms.reverse(rows.map((r) => r.shortRoom));
-    return rows.flatMap((r, i) => (ids[i] === undefined ? [] : [{ roomId: ids[i]!, member: r.member }]));
+    const out = Object.freeze(rows.flatMap((r, i) => (ids[i] === undefined ? [] : [{ roomId: ids[i]!, member: r.member }])));
+    if (out.length === rows.length) this.userRooms.set(rows, Promise.resolve(out));
+    return out;
   }
 
   async members(roomId: string): Promise<Array<{ userId: string; member: MemberRecord }>> {

@@ -74,7 +74,7 @@ export interface RoomReader {
   stateAtStream(roomId: string, at: number): Promise<Map<StateKey, string>>;
   membership(roomId: string, userId: string): Promise<MemberRecord | undefined>;
   /** Every room the user has a membership in (any membership), with that membership. */
-  roomsOfUser(userId: string): Promise<Array<{ roomId: string; member: MemberRecord }>>;
+  roomsOfUser(userId: string): Promise<ReadonlyArray<{ roomId: string; member: MemberRecord }>>;
   /** Every user with a membership in the room (current state). */
   members(roomId: string): Promise<Array<{ userId: string; member: MemberRecord }>>;
   /** How many users are joined to the room (current state; kept in memory, no per-call read). */

@@ -6,7 +6,7 @@ import { key, prefixRange, readU64 } from './keys.js';
 import { Lru } from './lru.js';
 import { RoomMembersCache } from './roomMembersCache.js';
 
-type UserRooms = Array<{ shortRoom: number; member: MemberRecord }>;
+type UserRooms = ReadonlyArray<{ shortRoom: number; member: MemberRecord }>;
 /** Users whose room list is kept in memory (a few hundred bytes per room each); above the users syncing at once. */
 const USER_ROOMS_CACHE = 50_000;
 
@@ -60,14 +60,23 @@ export class MembersRepo {
     return rows.map(([k, member]) => ({ userId: k.toString('utf8', 8, k.length - 1), member }));
   }
 
+  /** The user's memberships if they are in memory (the array ofUser would return). */
+  cachedOfUser(userId: string): UserRooms | undefined {
+    return this.byUser.get(userId);
+  }
+
+  /**
+   * The user's memberships. While cached, every call returns the same (frozen) array, so
+   * callers can memoise what they derive from it by identity (RoomReader.roomsOfUser).
+   */
   async ofUser(userId: string): Promise<UserRooms> {
     const cached = this.byUser.get(userId);
-    if (cached) return cached.slice();
+    if (cached) return cached;
     const epoch = this.epoch;
     const prefix = key(userId);
     const rows = await this.db.range<MemberRecord>('userroom_member', prefixRange(prefix));
-    const out = rows.map(([k, member]) => ({ shortRoom: readU64(k, prefix.length), member }));
-    if (epoch === this.epoch) this.byUser.set(userId, out.slice());
+    const out: UserRooms = Object.freeze(rows.map(([k, member]) => ({ shortRoom: readU64(k, prefix.length), member })));
+    if (epoch === this.epoch) this.byUser.set(userId, out);
     return out;
   }
 

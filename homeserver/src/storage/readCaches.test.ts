@@ -64,8 +64,9 @@ test('it should list a room a user joined after their room list was read', async
     await b2.commit(db);
     assert.deepEqual((await members.ofUser('@a:x')).map((r) => r.shortRoom), [1, 2]);
 
-    // Callers may change what they get without touching the cache.
-    (await members.ofUser('@a:x')).pop();
+    // What callers get is shared and frozen: nobody can change the cache through it.
+    const shared = await members.ofUser('@a:x');
+    assert.throws(() => (shared as Array<unknown>).pop(), TypeError);
     assert.equal((await members.ofUser('@a:x')).length, 2);
   });
 });

@@ -256,9 +256,13 @@ export class RoomsSync {
       }
       state = lazyLoadMembers(state, { wanted, start, timelineIds, incremental: !opts.full });
     }
-    const stateEvents = (await reader.getEvents([...state.values()])).filter(
-      (e): e is StoredEvent => e !== undefined && sf.matches({ type: e.pdu.type, sender: e.pdu.sender, roomId, content: e.pdu.content }),
-    );
+    // Usually nothing: an incremental sync without a gap carries no state.
+    const stateEvents =
+      state.size === 0
+        ? []
+        : (await reader.getEvents([...state.values()])).filter(
+            (e): e is StoredEvent => e !== undefined && sf.matches({ type: e.pdu.type, sender: e.pdu.sender, roomId, content: e.pdu.content }),
+          );
     const ser = this.serializeOpts(w);
     const membersChanged =
       events.some((e) => e.pdu.type === 'm.room.member') || stateEvents.some((e) => e.pdu.type === 'm.room.member' && !opts.full);
@@ -268,7 +272,7 @@ export class RoomsSync {
         limited,
         prev_batch: encodeToken(startPos),
       },
-      state: await this.deps.serializer.many(stateEvents, w.viewer, w.now, ser),
+      state: stateEvents.length === 0 ? [] : await this.deps.serializer.many(stateEvents, w.viewer, w.now, ser),
       timelineEvents: events.length,
       stateEvents: stateEvents.length,
       membersChanged,
