@@ -179,3 +179,34 @@ test('it should drop only the failing write when concurrent writes to one room a
     await t.dispose();
   }
 });
+
+test('it should store a message made here without reading the event-ID mapping or the redaction index, and find it afterwards', async () => {
+  const t = await openTestRooms();
+  try {
+    const roomId = await publicRoom(t, 'alice', ['bob']);
+    await t.rooms.events.send(requester('alice'), roomId, 'm.room.message', 'warm', { msgtype: 'm.text', body: 'first' });
+    const reads: string[] = [];
+    const { get, getMany } = t.db;
+    t.db.get = ((space: string, ...rest: unknown[]) => (reads.push(space), (get as (...a: unknown[]) => unknown).call(t.db, space, ...rest))) as typeof get;
+    t.db.getMany = ((space: string, ...rest: unknown[]) => (reads.push(space), (getMany as (...a: unknown[]) => unknown).call(t.db, space, ...rest))) as typeof getMany;
+    const eventId = await t.rooms.events.send(requester('bob'), roomId, 'm.room.message', 't1', { msgtype: 'm.text', body: 'second' });
+    t.db.get = get;
+    t.db.getMany = getMany;
+    assert.deepEqual(
+      reads.filter((s) => s === 'eventid_short' || s === 'eventid_redactedby'),
+      [],
+      `reads while sending: ${reads.join(', ')}`,
+    );
+    const stored = await t.rooms.reader.getEvent(eventId);
+    assert.equal(stored?.pdu.content.body, 'second');
+    const [last] = await t.rooms.reader.timeline(roomId, { dir: 'b', limit: 1 });
+    assert.equal(last.eventId, eventId);
+    // Restarted: the ID mapping was written with the event.
+    const t2 = await t.reopen();
+    assert.equal((await t2.rooms.reader.getEvent(eventId))?.pdu.content.body, 'second');
+    assert.equal((await t2.rooms.reader.timeline(roomId, { dir: 'b', limit: 1 }))[0].eventId, eventId);
+    await t2.dispose();
+  } finally {
+    await t.dispose();
+  }
+});

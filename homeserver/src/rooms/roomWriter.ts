@@ -266,10 +266,12 @@ export class RoomWriter {
     const staged: Staged[] = [];
     let tip = head;
     for (const [i, e] of events.entries()) {
-      const event = 'pdu' in e ? e : await this.build(tip, e);
+      // A draft is built here, now: its event ID is new (a prepared event may be known elsewhere).
+      const fresh = !('pdu' in e);
+      const event = fresh ? await this.build(tip, e) : e;
       const pos = this.deps.counter.next();
       positions.push(pos);
-      const s = await stageEvent(this.deps.storage, batch, tip, event, pos, i === events.length - 1 ? txn : undefined);
+      const s = await stageEvent(this.deps.storage, batch, tip, event, pos, i === events.length - 1 ? txn : undefined, fresh);
       staged.push(s);
       tip = s.head;
     }

@@ -105,8 +105,9 @@ class Dictionary {
 
   /**
    * alloc() without the read, for a caller that has just looked `long` up and found no short
-   * ID, in a scope where nobody else allocates it (the room's queue, for its events). What
-   * this process mapped since then is still seen (pending, or remembered once durable).
+   * ID, or knows it to be new (an event made in this turn of its room's queue), in a scope
+   * where nobody else allocates it (the room's queue, for its events). What this process
+   * mapped since then is still seen (pending, or remembered once durable).
    */
   allocNew(long: string, batch: Batch): number {
     let short = this.pending.get(long) ?? this.forward.get(long);
