@@ -5,6 +5,14 @@ import { C, withSyncServer, type Harness, type TestUser } from './testHarness.js
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** alice's public room, bob joined to it. */
+async function bobInAlicesRoom(h: Harness): Promise<{ alice: TestUser; bob: TestUser; roomId: string }> {
+  const [alice, bob] = [h.user('alice'), h.user('bob')];
+  const roomId = await h.createRoom(alice, { preset: 'public_chat' });
+  await h.rooms.membership.join(bob.userId, roomId);
+  return { alice, bob, roomId };
+}
+
 async function sync(h: Harness, u: TestUser, params: Record<string, string | number | boolean> = {}): Promise<Json> {
   const res = await h.syncRaw(u, params);
   assert.equal(res.status, 200, JSON.stringify(res.json));
@@ -69,9 +77,7 @@ describe('initial sync', () => {
 
   it('it should list left rooms only with include_leave, and never forgotten ones', async () => {
     await withSyncServer(async (h) => {
-      const [alice, bob] = [h.user('alice'), h.user('bob')];
-      const roomId = await h.createRoom(alice, { preset: 'public_chat' });
-      await h.rooms.membership.join(bob.userId, roomId);
+      const { alice, bob, roomId } = await bobInAlicesRoom(h);
       await h.send(alice, roomId, 'before you go');
       await h.rooms.membership.leave(bob.userId, roomId);
       await h.send(alice, roomId, 'after you left');
@@ -93,9 +99,7 @@ describe('initial sync', () => {
 describe('incremental sync', () => {
   it('it should deliver every new event exactly once and in order across tokens', async () => {
     await withSyncServer(async (h) => {
-      const [alice, bob] = [h.user('alice'), h.user('bob')];
-      const roomId = await h.createRoom(alice, { preset: 'public_chat' });
-      await h.rooms.membership.join(bob.userId, roomId);
+      const { alice, bob, roomId } = await bobInAlicesRoom(h);
       let since = (await sync(h, bob)).next_batch;
       const sent: string[] = [];
       const got: string[] = [];
@@ -193,9 +197,7 @@ describe('incremental sync', () => {
 
   it('it should move a room the user left to rooms.leave with the events up to the leave', async () => {
     await withSyncServer(async (h) => {
-      const [alice, bob] = [h.user('alice'), h.user('bob')];
-      const roomId = await h.createRoom(alice, { preset: 'public_chat' });
-      await h.rooms.membership.join(bob.userId, roomId);
+      const { alice, bob, roomId } = await bobInAlicesRoom(h);
       const since = (await sync(h, bob)).next_batch;
       const last = await h.send(alice, roomId, 'last words');
       await h.rooms.membership.kick(alice.userId, roomId, bob.userId, 'bye');
@@ -346,9 +348,7 @@ describe('sync filters', () => {
 describe('ephemeral and account data in sync', () => {
   it('it should show typing, receipts and account data exactly once in the next incremental sync', async () => {
     await withSyncServer(async (h) => {
-      const [alice, bob] = [h.user('alice'), h.user('bob')];
-      const roomId = await h.createRoom(alice, { preset: 'public_chat' });
-      await h.rooms.membership.join(bob.userId, roomId);
+      const { alice, bob, roomId } = await bobInAlicesRoom(h);
       const msg = await h.send(alice, roomId, 'read me');
       const since = (await sync(h, bob)).next_batch;
 
@@ -381,9 +381,7 @@ describe('ephemeral and account data in sync', () => {
 
   it('it should show a private receipt only to its owner and count unread messages from others', async () => {
     await withSyncServer(async (h) => {
-      const [alice, bob] = [h.user('alice'), h.user('bob')];
-      const roomId = await h.createRoom(alice, { preset: 'public_chat' });
-      await h.rooms.membership.join(bob.userId, roomId);
+      const { alice, bob, roomId } = await bobInAlicesRoom(h);
       const m1 = await h.send(alice, roomId, 'one');
       await h.send(alice, roomId, `two for ${bob.userId}`, { 'm.mentions': { user_ids: [bob.userId] } });
       await h.send(alice, roomId, 'three');
@@ -407,9 +405,7 @@ describe('ephemeral and account data in sync', () => {
 describe('long-polling', () => {
   it('it should hold a sync until something arrives, then return it at once', async () => {
     await withSyncServer(async (h) => {
-      const [alice, bob] = [h.user('alice'), h.user('bob')];
-      const roomId = await h.createRoom(alice, { preset: 'public_chat' });
-      await h.rooms.membership.join(bob.userId, roomId);
+      const { alice, bob, roomId } = await bobInAlicesRoom(h);
       const since = (await sync(h, bob)).next_batch;
       const t0 = Date.now();
       const poll = sync(h, bob, { since, timeout: 10_000 });
@@ -425,9 +421,7 @@ describe('long-polling', () => {
 
   it('it should hold a poll from the latest token without building an answer until a message arrives, then deliver it', async () => {
     await withSyncServer(async (h) => {
-      const [alice, bob] = [h.user('alice'), h.user('bob')];
-      const roomId = await h.createRoom(alice, { preset: 'public_chat' });
-      await h.rooms.membership.join(bob.userId, roomId);
+      const { alice, bob, roomId } = await bobInAlicesRoom(h);
       const since = (await sync(h, bob)).next_batch;
       // Count the answers built (the rooms section is built once per answer).
       const rooms = (h.sync.sync as unknown as { deps: { rooms: { build: (w: unknown) => Promise<unknown> } } }).deps.rooms;
@@ -479,9 +473,7 @@ describe('long-polling', () => {
 
   it('it should wake for typing and for the user\'s own account data', async () => {
     await withSyncServer(async (h) => {
-      const [alice, bob] = [h.user('alice'), h.user('bob')];
-      const roomId = await h.createRoom(alice, { preset: 'public_chat' });
-      await h.rooms.membership.join(bob.userId, roomId);
+      const { alice, bob, roomId } = await bobInAlicesRoom(h);
       let since = (await sync(h, bob)).next_batch;
       let poll = sync(h, bob, { since, timeout: 10_000 });
       await new Promise((r) => setTimeout(r, 100));

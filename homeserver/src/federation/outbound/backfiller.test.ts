@@ -21,6 +21,11 @@ async function withKit(fn: (k: InboundKit) => Promise<void>): Promise<void> {
   }
 }
 
+/** Builds a text message in the remote room, from `sender` unless another is named. */
+function messagesFrom(k: InboundKit, roomId: string, sender: string) {
+  return (body: string, from = sender) => k.remote.build(roomId, { type: 'm.room.message', sender: from, content: { msgtype: 'm.text', body } });
+}
+
 /** `user` joins the remote room now (send_join as resident REMOTE answers it); /messages backfills from REMOTE. */
 async function joinAndBackfill(k: InboundKit, roomId: string, user: { userId: string }, opts: { gaps?: boolean; search?: SearchModule } = {}) {
   const beforeJoin = k.remote.latestEvent(roomId).eventId;
@@ -87,7 +92,7 @@ test('it should fetch the history before our join from a server of the room, in 
     const bea = k.local('bea');
     const { roomId } = k.remote.createRoom('12', 'owner');
     const owner = k.remote.user('owner');
-    const say = (body: string, sender = owner) => k.remote.build(roomId, { type: 'm.room.message', sender, content: { msgtype: 'm.text', body } });
+    const say = messagesFrom(k, roomId, owner);
     for (let i = 0; i < 3; i++) say(`old ${i}`);
     const forged = say('not a member', k.remote.user('mallory'));
     for (let i = 3; i < 6; i++) say(`old ${i}`);
@@ -200,7 +205,7 @@ test('it should fill a hole in the middle of the history when /messages walks ac
     const bea = k.local('bea');
     const { roomId } = k.remote.createRoom('12', 'owner');
     const owner = k.remote.user('owner');
-    const say = (body: string) => k.remote.build(roomId, { type: 'm.room.message', sender: owner, content: { msgtype: 'm.text', body } });
+    const say = messagesFrom(k, roomId, owner);
     say('before join');
     await joinAndBackfill(k, roomId, bea, { gaps: true, search });
     const first = await k.clientCall('GET', '/_matrix/client/v3/sync?timeout=0', bea.token);
@@ -254,7 +259,7 @@ test('it should place a hole longer than 100 events whole, in order, as /message
     const bea = k.local('bea');
     const { roomId } = k.remote.createRoom('12', 'owner');
     const owner = k.remote.user('owner');
-    const say = (body: string) => k.remote.build(roomId, { type: 'm.room.message', sender: owner, content: { msgtype: 'm.text', body } });
+    const say = messagesFrom(k, roomId, owner);
     say('before join');
     await joinAndBackfill(k, roomId, bea, { gaps: true });
     // A long partition: 300 messages never reach us, then one does.
@@ -289,7 +294,7 @@ test('it should keep every event after its ancestors when part of a hole arrived
     const bea = k.local('bea');
     const { roomId } = k.remote.createRoom('12', 'owner');
     const owner = k.remote.user('owner');
-    const say = (body: string) => k.remote.build(roomId, { type: 'm.room.message', sender: owner, content: { msgtype: 'm.text', body } });
+    const say = messagesFrom(k, roomId, owner);
     await joinAndBackfill(k, roomId, bea, { gaps: true });
     const missed = Array.from({ length: 15 }, (_, i) => say(`missed ${i}`));
     const latest = say('after the partition');
