@@ -41,6 +41,7 @@ export class RoomPurge {
     s.members.forget(members.map((m) => m.userId), shortRoom);
 
     // Timeline events, with everything indexed by their ID or stream position.
+    s.timeline.forgetRoom(shortRoom);
     const groups = new Set<number>(record ? [record.stateGroup] : []);
     const purgedShorts: number[] = [];
     let after: Buffer | undefined;

@@ -7,6 +7,7 @@
 import type { Batch } from './batch.js';
 import type { BatchOp, Database } from './db.js';
 import { key, readU64 } from './keys.js';
+import { StreamTail } from './streamTail.js';
 
 const MAX_STREAM = Number.MAX_SAFE_INTEGER;
 /** Gaps read per walk at most (they are rare: one per hole a partition left). */
@@ -22,18 +23,33 @@ export interface TimelineGap {
 }
 
 export class TimelineRepo {
-  constructor(private readonly db: Database) {}
+  /** The newest rows of the global order (see streamTail.ts). */
+  private readonly tail: StreamTail;
+
+  constructor(
+    private readonly db: Database,
+    tailCapacity?: number,
+  ) {
+    this.tail = new StreamTail(tailCapacity);
+  }
 
   append(batch: Batch, shortRoom: number, stream: number, shortEvent: number): void {
     batch.add(
       this.db.put('roomstream_event', key(shortRoom, stream), shortEvent),
       this.db.put('stream_roomevent', key(stream), [shortRoom, shortEvent]),
     );
+    batch.afterCommit(() => this.tail.add({ stream, shortRoom, shortEvent }));
   }
 
   /** Take an event out of the room's timeline and the global order (it was rejected after all). */
   remove(batch: Batch, shortRoom: number, stream: number): void {
     batch.add(this.db.del('roomstream_event', key(shortRoom, stream)), this.db.del('stream_roomevent', key(stream)));
+    batch.afterCommit(() => this.tail.remove(stream));
+  }
+
+  /** The room's rows are being deleted from the global order (storage/roomPurge.ts). */
+  forgetRoom(shortRoom: number): void {
+    this.tail.removeRoom(shortRoom);
   }
 
   /** Store a backfilled event at position `stream` (< 0); it takes no place in the global order. */
@@ -152,6 +168,8 @@ export class TimelineRepo {
   /** Room events of every room with `after < stream <= upTo`, ascending. */
   async globalRange(after: number, upTo: number, limit: number): Promise<Array<{ stream: number; shortRoom: number; shortEvent: number }>> {
     if (limit <= 0 || upTo <= after) return [];
+    const recent = this.tail.range(after, upTo, limit);
+    if (recent) return recent;
     const rows = await this.db.range<[number, number]>('stream_roomevent', { gt: key(after), lte: key(upTo), limit });
     return rows.map(([k, [shortRoom, shortEvent]]) => ({ stream: readU64(k), shortRoom, shortEvent }));
   }
