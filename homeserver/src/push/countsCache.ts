@@ -62,7 +62,7 @@ export class CountsCache {
     this.rows.set(pairKey(userId, roomId), true);
   }
 
-  /** The pair's counts. Treat as read-only: the worker changes them only after committing. */
+  /** The pair's counts. Treat as read-only: only the worker changes them, as it commits. */
   get(userId: string, roomId: string): Promise<RoomCounts> {
     const k = pairKey(userId, roomId);
     const hit = this.lru.get(k);
@@ -81,28 +81,36 @@ export class CountsCache {
   }
 
   /**
-   * Run the worker's commit; then `apply` updates the cache (counting the batch's
-   * notifications, replacing recounted pairs) before any load may be kept again.
+   * The worker's commit: `apply` updates the cache (counting the batch's notifications,
+   * replacing recounted pairs) before `write` makes the batch durable, then `afterWrite`
+   * runs. No load overlapping this is kept. If the write fails, the `touched` pairs are
+   * dropped, to be loaded again from what is stored (the worker retries the batch).
    */
-  async commit(write: () => Promise<void>, apply: () => void): Promise<void> {
+  async commit(write: () => Promise<void>, apply: () => void, afterWrite: () => void, touched: Iterable<[userId: string, roomId: string]>): Promise<void> {
     this.writing++;
     this.generation++;
     try {
-      await write();
       apply();
+      try {
+        await write();
+      } catch (err) {
+        for (const [userId, roomId] of touched) this.lru.delete(pairKey(userId, roomId));
+        throw err;
+      }
+      afterWrite();
     } finally {
       this.generation++;
       this.writing--;
     }
   }
 
-  /** After a commit: one more notification for a cached pair (uncached pairs load it with the rest). */
+  /** In a commit: one more notification for a cached pair (uncached pairs load it with the rest). */
   count(userId: string, roomId: string, n: RoomNotification): void {
     const c = this.lru.get(pairKey(userId, roomId));
     if (c) countNotification(c, n);
   }
 
-  /** After a commit: the pair's recounted counts. */
+  /** In a commit: the pair's recounted counts. */
   set(userId: string, roomId: string, counts: RoomCounts): void {
     this.lru.set(pairKey(userId, roomId), counts);
   }

@@ -118,7 +118,13 @@ export function createPushModule(deps: PushModuleDeps): PushModule {
     worker,
     delivery,
     async unreadCounts(userId, roomId, opts = {}) {
-      if (opts.upTo !== undefined) await worker.caughtUp(opts.upTo);
+      if (opts.upTo !== undefined) {
+        await worker.countedUpTo(opts.upTo);
+        // Counts in memory hold every counted event; a pair read from storage only the durable ones.
+        const inMemory = counts.peek(userId, roomId);
+        if (inMemory) return summarise(inMemory);
+        await worker.caughtUp(opts.upTo);
+      }
       return summarise(await counts.get(userId, roomId));
     },
     receiptMoved: (userId, roomId, eventId, threadId) => worker.receiptMoved(userId, roomId, eventId, threadId),

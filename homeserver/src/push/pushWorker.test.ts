@@ -344,3 +344,73 @@ test('it should highlight an @room mention only from a sender with the room noti
     assert.deepEqual(h.errors, []);
   });
 });
+
+/** Hold the push worker's batch writes (those with notifications) until `open` is called; or fail the first one. */
+function gatePushWrites(h: PushHarness, mode: 'hold' | 'fail-once') {
+  const notifications = h.db.space('stream_notificationevent');
+  const write = h.db.write.bind(h.db);
+  let open: () => void = () => {};
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  let held = 0;
+  let failed = false;
+  h.db.write = async (ops) => {
+    if (ops.some((op) => (op as { sublevel?: unknown }).sublevel === notifications)) {
+      if (mode === 'hold') {
+        held++;
+        await opened;
+      } else if (!failed) {
+        failed = true;
+        throw new Error('disk full (test)');
+      }
+    }
+    return write(ops);
+  };
+  return { open, held: () => held, restore: () => (h.db.write = write) };
+}
+
+test('it should give a woken sync the new unread count before the push batch is durable, and /notifications once it is', async () => {
+  await withPushServer({}, async (h) => {
+    const [alice, bob] = [h.user('alice'), h.user('bob')];
+    const roomId = await roomWith(h, alice, [bob]);
+    await h.send(alice, roomId, text('one'));
+    assert.equal((await counts(h, bob, roomId)).notification_count, 1);
+
+    const gate = gatePushWrites(h, 'hold');
+    try {
+      await h.send(alice, roomId, text('two'));
+      const upTo = h.stream.persisted;
+      assert.equal((await h.push.unreadCounts(bob.userId, roomId, { upTo })).total.notification_count, 2, 'counted while the write waits');
+      assert.equal(gate.held(), 1, 'the batch was still being written');
+      let durable = false;
+      const caughtUp = h.push.worker.caughtUp(upTo, 10_000).then(() => (durable = true));
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(durable, false, 'the durable position waits for the write');
+      gate.open();
+      await caughtUp;
+    } finally {
+      gate.open();
+      gate.restore();
+    }
+    const list = await h.call('GET', `${C}/notifications`, { token: bob.token });
+    assert.equal(list.json.notifications.length, 2);
+    assert.deepEqual(h.errors, []);
+  });
+});
+
+test('it should count a message once when the push batch write fails and is retried', async () => {
+  await withPushServer({}, async (h) => {
+    const [alice, bob] = [h.user('alice'), h.user('bob')];
+    const roomId = await roomWith(h, alice, [bob]);
+    await h.send(alice, roomId, text('one'));
+    assert.equal((await counts(h, bob, roomId)).notification_count, 1);
+
+    const gate = gatePushWrites(h, 'fail-once');
+    await h.send(alice, roomId, text('two'));
+    await h.push.worker.caughtUp(h.stream.persisted, 10_000);
+    gate.restore();
+    assert.equal(h.errors.length, 1, 'the failed batch was reported');
+    assert.equal((await counts(h, bob, roomId)).notification_count, 2, 'counted once, not twice');
+    await h.send(alice, roomId, text('three'));
+    assert.equal((await counts(h, bob, roomId)).notification_count, 3);
+  });
+});

@@ -2,8 +2,10 @@
 // send path: RoomOutputs only pokes this worker, which reads the events after its cursor
 // from the global stream in batches and writes, per batch and in ONE atomic write, the
 // notifications (what an event's notifications share once, two small rows per recipient),
-// the read positions that moved and the new cursor; only then does it update the
-// in-memory counts (countsCache.ts). Read receipts go through the same loop, so counts
+// the read positions that moved and the new cursor. The in-memory counts (countsCache.ts)
+// take the batch just before that write, so the /syncs a message wakes need not wait for
+// its fsync: they are recomputed the same from the durable events after a crash, and
+// dropped if the write fails. Read receipts go through the same loop, so counts
 // have a single writer. Recipients with the default rules share one evaluation per event
 // (sharedEvaluation.ts). After a crash the worker resumes from its durable cursor;
 // nothing is evaluated twice.
@@ -62,16 +64,19 @@ interface ReceiptItem {
 }
 
 export class PushWorker {
-  /** Every room event with stream ≤ cursor has been evaluated (in memory; durable with each batch). */
+  /** Every room event with stream ≤ cursor has been evaluated, durably. */
   private cursor = 0;
+  /** Every room event with stream ≤ counted is in the in-memory counts (≥ cursor). */
+  private counted = 0;
   private started = false;
   private running = false;
   private wanted = false;
   private closed = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private receipts: ReceiptItem[] = [];
-  /** Syncs waiting for counts, grouped by the position they wait for (a wake-up of many syncs shares one entry and one timer). */
-  private readonly waiters = new Map<number, { resolvers: Array<() => void>; timer: NodeJS.Timeout }>();
+  /** Waiting for durable counts (the notification list) and for counts in memory (/sync). */
+  private readonly durableWaiters = new PositionWaiters();
+  private readonly countedWaiters = new PositionWaiters();
   private idle: Promise<void> = Promise.resolve();
   private readonly now: () => number;
 
@@ -91,6 +96,7 @@ export class PushWorker {
     const stored = await this.deps.repo.cursor();
     // A database that never ran the worker starts now rather than notifying all of history.
     this.cursor = stored ?? this.deps.stream.persisted;
+    this.counted = this.cursor;
     if (stored === undefined) {
       const batch = new Batch();
       this.deps.repo.setCursor(batch, this.cursor);
@@ -100,19 +106,22 @@ export class PushWorker {
     this.poke();
   }
 
-  /** Wait until every event up to `upTo` is counted (bounded: counts may then lag a moment). */
+  /** Wait until every event up to `upTo` is counted and written (bounded: counts may then lag a moment). */
   caughtUp(upTo: number, maxWaitMs = CATCH_UP_WAIT_MS): Promise<void> {
     if (this.cursor >= upTo || !this.started || this.closed) return Promise.resolve();
     this.poke();
-    return new Promise<void>((resolve) => {
-      const group = this.waiters.get(upTo);
-      if (group) {
-        group.resolvers.push(resolve);
-        return;
-      }
-      const timer = setTimeout(() => this.release(upTo), maxWaitMs).unref();
-      this.waiters.set(upTo, { resolvers: [resolve], timer });
-    });
+    return this.durableWaiters.wait(upTo, maxWaitMs);
+  }
+
+  /**
+   * Wait until every event up to `upTo` is in the in-memory counts, which may be before its
+   * batch is durable (bounded as caughtUp). Counts a caller then loads from storage are only
+   * the durable ones: wait with caughtUp for those.
+   */
+  countedUpTo(upTo: number, maxWaitMs = CATCH_UP_WAIT_MS): Promise<void> {
+    if (this.counted >= upTo || !this.started || this.closed) return Promise.resolve();
+    this.poke();
+    return this.countedWaiters.wait(upTo, maxWaitMs);
   }
 
   /** A read receipt (or read marker) moved: recount, durably, before resolving. */
@@ -131,7 +140,8 @@ export class PushWorker {
     clearTimeout(this.retryTimer);
     await this.idle;
     for (const r of this.receipts.splice(0)) r.done.resolve();
-    for (const upTo of [...this.waiters.keys()]) this.release(upTo);
+    this.durableWaiters.releaseAll();
+    this.countedWaiters.releaseAll();
   }
 
   poke(): void {
@@ -191,7 +201,7 @@ export class PushWorker {
         if (ev && ev.roomId === r.roomId && ev.stream > 0) await tx.markRead(r.userId, r.roomId, r.thread, ev.stream, true);
       }
       if (events.length > 0) this.deps.repo.setCursor(tx.batch, newCursor);
-      await tx.commit();
+      await tx.commit(() => this.advanceCounted(newCursor));
     } catch (err) {
       // Receipts are retried by their callers; events stay after the cursor and are retried here.
       for (const r of receipts) r.done.reject(err);
@@ -205,17 +215,16 @@ export class PushWorker {
   }
 
   private advance(cursor: number): void {
+    this.advanceCounted(cursor);
     if (cursor <= this.cursor) return;
     this.cursor = cursor;
-    for (const upTo of [...this.waiters.keys()]) if (upTo <= cursor) this.release(upTo);
+    this.durableWaiters.releaseUpTo(cursor);
   }
 
-  private release(upTo: number): void {
-    const group = this.waiters.get(upTo);
-    if (!group) return;
-    this.waiters.delete(upTo);
-    clearTimeout(group.timer);
-    for (const resolve of group.resolvers) resolve();
+  private advanceCounted(pos: number): void {
+    if (pos <= this.counted) return;
+    this.counted = pos;
+    this.countedWaiters.releaseUpTo(pos);
   }
 
   private async evaluateEvent(ev: StoredEvent, tx: CountsTx, reader: PushWorkerDeps['reader']): Promise<void> {
@@ -402,7 +411,9 @@ class CountsTx {
     }
   }
 
-  async commit(): Promise<void> {
+  /** Counts into the cache, `counted()`, then the write; the cache drops the batch's pairs if it fails. */
+  async commit(counted: () => void): Promise<void> {
+    const touched = [...new Set([...this.added.keys(), ...this.working.keys()])].map(splitPair);
     await this.cache.commit(
       () => this.repo.commit(this.batch),
       () => {
@@ -419,8 +430,13 @@ class CountsTx {
           }
         }
         for (const w of this.working.values()) this.cache.set(w.userId, w.roomId, w.counts);
+        counted();
+      },
+      // Only once durable: a row noted for a failed write would never be written by the retry.
+      () => {
         for (const k of this.withRow) this.cache.rowExists(...splitPair(k));
       },
+      touched,
     );
   }
 }
@@ -454,3 +470,36 @@ function totalOf(c: RoomCounts): number {
   return n;
 }
 
+
+/** Callers waiting for a position, grouped by it (a wake-up of many syncs shares one entry and one timer). */
+class PositionWaiters {
+  private readonly groups = new Map<number, { resolvers: Array<() => void>; timer: NodeJS.Timeout }>();
+
+  wait(pos: number, maxWaitMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const group = this.groups.get(pos);
+      if (group) {
+        group.resolvers.push(resolve);
+        return;
+      }
+      const timer = setTimeout(() => this.release(pos), maxWaitMs).unref();
+      this.groups.set(pos, { resolvers: [resolve], timer });
+    });
+  }
+
+  releaseUpTo(pos: number): void {
+    for (const p of [...this.groups.keys()]) if (p <= pos) this.release(p);
+  }
+
+  releaseAll(): void {
+    for (const p of [...this.groups.keys()]) this.release(p);
+  }
+
+  private release(pos: number): void {
+    const group = this.groups.get(pos);
+    if (!group) return;
+    this.groups.delete(pos);
+    clearTimeout(group.timer);
+    for (const resolve of group.resolvers) resolve();
+  }
+}
