@@ -276,6 +276,8 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
     onError: (err, what) => logger.error({ err }, `push: ${what} failed`),
   });
   routes.push(...push.routes);
+  // A sync woken by a message is built once the message is counted (its answer carries the count).
+  syncModule.notifier.setReadyGate((pos) => push.worker.countedUpTo(pos));
   await push.start();
   shutdownHooks.push(() => push.close());
   // A device's pushers go with the device (logout, deletion), as in Synapse.

@@ -141,4 +141,32 @@ describe('sync notifier', () => {
     assert.deepEqual(new Set(await Promise.all(all)), new Set(['woken']));
     assert.equal(await other, 'closed');
   });
+
+  it('it should release syncs woken by a room event only once the event is ready for them (its unread counts), and others at once', async () => {
+    const { stream, notifier } = setup();
+    const asked: number[] = [];
+    let open = () => {};
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    notifier.setReadyGate((pos) => {
+      asked.push(pos);
+      return gate;
+    });
+    const outcomes: string[] = [];
+    const byMessage = notifier.wait({ userId: '@a:x', roomIds: ['!r:x'], since: 10, timeoutMs: 10_000 }).then((o) => outcomes.push(`message ${o}`));
+    const byToDevice = notifier.wait({ userId: '@b:x', roomIds: [], since: 10, timeoutMs: 10_000 }).then((o) => outcomes.push(`to-device ${o}`));
+    stream.persisted = 12;
+    notifier.notify(11, { rooms: ['!r:x'] }, true);
+    notifier.notify(12, { users: ['@b:x'] });
+    await byToDevice;
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(outcomes, ['to-device woken'], 'the message’s sync waits for the gate');
+    assert.deepEqual(asked, [11]);
+    open();
+    await byMessage;
+    assert.deepEqual(outcomes, ['to-device woken', 'message woken']);
+    // A later wake for a position already passed does not ask again.
+    const again = notifier.wait({ userId: '@c:x', roomIds: ['!r:x'], since: 9, timeoutMs: 10_000 });
+    assert.equal(await again, 'woken');
+    notifier.close();
+  });
 });

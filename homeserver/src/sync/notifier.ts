@@ -8,6 +8,12 @@
 // `persisted`), otherwise a woken request would find nothing and wait again. The last
 // position per key is remembered, so a request that registers just after a change it
 // did not see returns at once instead of sleeping through it.
+//
+// Syncs woken by a room event are released once what their answers derive from it is ready
+// (`ready`: the unread counts), a few per event-loop turn, so that each answer is built
+// through to the end before the next starts: started all at once, a hundred builds would
+// advance in step, the push worker's count among them, and even the first answer would
+// leave with the last.
 import type { RoomOutputs } from '../events/outputs.js';
 import type { Clock } from './ports.js';
 
@@ -18,7 +24,7 @@ export type WaitOutcome = 'woken' | 'timeout' | 'closed';
  * syncs; releasing them all at once would run every one's response build before the
  * sender's own reply or any other I/O. In slices, the rest of the server keeps moving.
  */
-export const WAKE_SLICE = 64;
+export const WAKE_SLICE = 16;
 
 /** The stream counter as the notifier sees it. */
 export interface StreamWatch {
@@ -37,13 +43,18 @@ interface Waiter {
   deadline: number;
   resolve: (outcome: WaitOutcome) => void;
   done: boolean;
+  /** Woken by a room event at this position, which is not ready yet (see `gated`). */
+  gate: number;
 }
+
+/** Resolves once what syncs derive from room events up to `pos` is ready (bounded by the caller; never rejects). */
+export type ReadyGate = (pos: number) => Promise<void>;
 
 export class SyncNotifier {
   private readonly byKey = new Map<string, Set<Waiter>>();
   private readonly lastChanged = new Map<string, number>();
-  /** Announced changes whose position is not yet readable. */
-  private pending: Array<{ pos: number; keys: string[] }> = [];
+  /** Announced changes whose position is not yet readable (`gated`: a room event). */
+  private pending: Array<{ pos: number; keys: string[]; gated: boolean }> = [];
   /** Min-heap on deadline. Woken waiters stay until they surface or the heap is compacted. */
   private heap: Waiter[] = [];
   private deadInHeap = 0;
@@ -54,6 +65,15 @@ export class SyncNotifier {
   private releasing: Waiter[] = [];
   private releaseHead = 0;
   private releaseQueued = false;
+  /** Woken by room events not yet ready (see setReadyGate), in wake order; they join `releasing` once ready. */
+  private gated: Waiter[] = [];
+  /** The highest position in `gated`, whether `ready` is being awaited, and up to where it resolved. */
+  private gatedUpTo = 0;
+  private gating = false;
+  private readyUpTo = 0;
+
+  /** See setReadyGate. */
+  private ready: ReadyGate | undefined;
 
   constructor(
     private readonly stream: StreamWatch,
@@ -74,17 +94,28 @@ export class SyncNotifier {
     return since >= this.startedAt && since <= this.stream.persisted;
   }
 
+  /**
+   * Release syncs woken by a room event only once `gate` resolves for its position (the
+   * unread counts, push/pushWorker.ts countedUpTo). Set once the module that makes them exists.
+   */
+  setReadyGate(gate: ReadyGate): void {
+    this.ready = gate;
+  }
+
   /** Number of requests currently held. */
   get waiting(): number {
     return this.heap.length - this.deadInHeap;
   }
 
-  /** Announce a change at stream position `pos`. Call it before the position is finished. */
-  notify(pos: number, changed: ChangeKeys): void {
+  /**
+   * Announce a change at stream position `pos`. Call it before the position is finished.
+   * `roomEvent`: the syncs it wakes wait for `ready` (see the top of this file).
+   */
+  notify(pos: number, changed: ChangeKeys, roomEvent = false): void {
     const keys = [...(changed.users ?? []), ...(changed.rooms ?? [])];
     for (const k of keys) if ((this.lastChanged.get(k) ?? -1) < pos) this.lastChanged.set(k, pos);
-    if (pos <= this.stream.persisted) this.wake(keys);
-    else this.pending.push({ pos, keys });
+    if (pos <= this.stream.persisted) this.wake(keys, roomEvent ? pos : 0);
+    else this.pending.push({ pos, keys, gated: roomEvent });
   }
 
   /** Wake syncs on room events and redactions, and the target of every membership change. */
@@ -93,9 +124,9 @@ export class SyncNotifier {
       if (out.kind === 'new_event') {
         const { pdu, roomId, stream } = out.event;
         const users = pdu.type === 'm.room.member' && typeof pdu.state_key === 'string' ? [pdu.state_key] : [];
-        this.notify(stream, { rooms: [roomId], users });
+        this.notify(stream, { rooms: [roomId], users }, true);
       } else {
-        this.notify(out.redaction.stream, { rooms: [out.roomId] });
+        this.notify(out.redaction.stream, { rooms: [out.roomId] }, true);
       }
     });
   }
@@ -114,7 +145,7 @@ export class SyncNotifier {
     }
     if (opts.timeoutMs <= 0) return Promise.resolve('timeout');
     return new Promise<WaitOutcome>((resolve) => {
-      const w: Waiter = { keys, deadline: this.now() + opts.timeoutMs, resolve, done: false };
+      const w: Waiter = { keys, deadline: this.now() + opts.timeoutMs, resolve, done: false, gate: 0 };
       for (const k of keys) {
         let set = this.byKey.get(k);
         if (!set) this.byKey.set(k, (set = new Set()));
@@ -134,26 +165,29 @@ export class SyncNotifier {
     this.heap = [];
     this.deadInHeap = 0;
     // Already woken ones keep their outcome, released now.
+    this.releasing.push(...this.gated);
+    this.gated = [];
     this.release(Infinity);
   }
 
   private flush(persisted: number): void {
     if (this.pending.length === 0) return;
-    const still: Array<{ pos: number; keys: string[] }> = [];
+    const still: typeof this.pending = [];
     for (const p of this.pending) {
-      if (p.pos <= persisted) this.wake(p.keys);
+      if (p.pos <= persisted) this.wake(p.keys, p.gated ? p.pos : 0);
       else still.push(p);
     }
     this.pending = still;
   }
 
-  private wake(keys: string[]): void {
+  private wake(keys: string[], gate: number): void {
     for (const k of keys) {
       const set = this.byKey.get(k);
       if (!set) continue;
-      for (const w of set) this.finish(w, 'woken', true);
+      for (const w of set) this.finish(w, 'woken', true, gate);
     }
     this.scheduleRelease();
+    this.openGate();
     if (this.deadInHeap === this.heap.length) {
       // Nobody left waiting: drop the timer too, so an idle server holds no handles.
       this.heap = [];
@@ -164,8 +198,8 @@ export class SyncNotifier {
     } else if (this.deadInHeap > 64 && this.deadInHeap * 2 > this.heap.length) this.compact();
   }
 
-  /** `deferred`: queue the release for a later turn (a wake); otherwise resolve now. */
-  private finish(w: Waiter, outcome: WaitOutcome, deferred = false): void {
+  /** `deferred`: queue the release for a later turn (a wake, by a room event at `gate` if > 0); otherwise resolve now. */
+  private finish(w: Waiter, outcome: WaitOutcome, deferred = false, gate = 0): void {
     if (w.done) return;
     w.done = true;
     this.deadInHeap++;
@@ -175,8 +209,29 @@ export class SyncNotifier {
       set.delete(w);
       if (set.size === 0) this.byKey.delete(k);
     }
-    if (deferred) this.releasing.push(w);
-    else w.resolve(outcome);
+    if (!deferred) w.resolve(outcome);
+    else if (this.ready && gate > this.readyUpTo) {
+      w.gate = gate;
+      this.gated.push(w);
+      this.gatedUpTo = Math.max(this.gatedUpTo, gate);
+    } else this.releasing.push(w);
+  }
+
+  /** Wait for `ready` up to the newest gated position, then queue every waiter it covers for release. */
+  private openGate(): void {
+    if (this.gating || this.gated.length === 0 || !this.ready) return;
+    this.gating = true;
+    const target = this.gatedUpTo;
+    const passed = () => {
+      this.gating = false;
+      this.readyUpTo = Math.max(this.readyUpTo, target);
+      const still: Waiter[] = [];
+      for (const w of this.gated) (w.gate <= this.readyUpTo ? this.releasing : still).push(w);
+      this.gated = still;
+      this.scheduleRelease();
+      this.openGate();
+    };
+    this.ready(target).then(passed, passed);
   }
 
   private scheduleRelease(): void {
