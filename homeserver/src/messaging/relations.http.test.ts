@@ -192,3 +192,31 @@ test('it should accept threaded receipts for events in the thread and refuse the
     assert.equal(wrong.json.errcode, 'M_INVALID_PARAM');
   });
 });
+
+test('it should serve a message made here to the next /sync without probing the relations index, and bundle an edit made afterwards', async () => {
+  await withMessagingServer(async (h) => {
+    const alice = h.user('alice');
+    const bob = h.user('bob');
+    const roomId = await h.createRoom(alice, { preset: 'public_chat' });
+    await h.rooms.membership.join(bob.userId, roomId);
+    const since = (await h.call('GET', `${C3}/sync`, { token: bob.token })).json.next_batch;
+    const original = await h.message(alice, roomId, 'new here');
+
+    const probes: string[] = [];
+    const range = h.db.range.bind(h.db);
+    h.db.range = ((space: string, ...rest: unknown[]) => {
+      if (space.startsWith('parentrel_')) probes.push(space);
+      return (range as (...a: unknown[]) => ReturnType<typeof range>)(space, ...rest);
+    }) as typeof h.db.range;
+    try {
+      const sync = await h.call('GET', `${C3}/sync?since=${since}`, { token: bob.token });
+      assert.ok(sync.json.rooms.join[roomId].timeline.events.some((e: { event_id: string }) => e.event_id === original));
+      assert.deepEqual(probes, [], 'a new event has no children to look for');
+    } finally {
+      h.db.range = range;
+    }
+    const latest = (await h.send(alice, roomId, edit(original, 'edited'))).json.event_id;
+    const ev = await h.call('GET', `${C3}/rooms/${enc(roomId)}/event/${enc(original)}`, { token: bob.token });
+    assert.equal(ev.json.unsigned['m.relations']['m.replace'].event_id, latest);
+  });
+});

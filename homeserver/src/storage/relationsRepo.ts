@@ -93,6 +93,14 @@ export class RelationsRepo {
     return p;
   }
 
+  /**
+   * An event made here in this batch: its ID is new to everyone, so nothing relates to it yet
+   * and the syncs that serve it first need not probe. A child staged after it clears this.
+   */
+  bornChildless(batch: Batch, eventId: string): void {
+    batch.afterCommit(() => this.childless.set(eventId, true));
+  }
+
   stage(batch: Batch, c: RelationChild): void {
     this.touched(batch, c.parentId);
     const value: RelationValue = { eventId: c.eventId, type: c.type, sender: c.sender, ...(c.key !== undefined ? { key: c.key } : {}) };

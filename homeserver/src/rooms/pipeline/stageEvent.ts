@@ -27,8 +27,9 @@ export interface Staged {
 
 /**
  * `fresh`: the event was built and signed in this turn of the room's queue, so its ID is new
- * to everyone — no ID mapping and no early redaction can name it, and neither is read (two
- * reads fewer on every send, each a trip through the thread pool while the room waits).
+ * to everyone — no ID mapping, early redaction or child event can name it, and none is read
+ * (two reads fewer on every send, each a trip through the thread pool while the room waits,
+ * and the relations probe of the syncs that serve it first).
  */
 export async function stageEvent(
   storage: RoomStorage,
@@ -76,6 +77,7 @@ export async function stageEvent(
   storage.events.put(batch, record);
   storage.timeline.append(batch, head.shortRoom, stream, shortEvent);
   indexNewEvent(storage, batch, record);
+  if (fresh) storage.relations.bornChildless(batch, eventId);
   if (pdu.type === 'm.room.member' && typeof pdu.state_key === 'string') {
     storage.members.put(batch, head.shortRoom, pdu.state_key, {
       membership: pdu.content.membership as Membership,
