@@ -5,6 +5,7 @@
 // database. A load that overlaps a commit is answered but not kept (it may miss part of
 // that commit). Spec: client-server-api/modules/push.md "Receiving notifications".
 import { Lru } from '../storage/lru.js';
+import { PairKeys } from '../storage/pairKeys.js';
 import type { NotificationsRepo, ReadPositions, RoomCounts, RoomNotification } from '../storage/notificationsRepo.js';
 import { countNotification, emptyCounts } from './counts.js';
 
@@ -13,7 +14,8 @@ const CAPACITY = 100_000;
 
 type Repo = Pick<NotificationsRepo, 'positions' | 'roomNotificationsAfter'>;
 
-export const pairKey = (userId: string, roomId: string): string => `${userId}\u0000${roomId}`;
+const pairs = new PairKeys();
+export const pairKey = (userId: string, roomId: string): string => pairs.of(userId, roomId);
 
 export function splitPair(k: string): [userId: string, roomId: string] {
   const i = k.indexOf('\u0000');

@@ -7,6 +7,7 @@
 import type { FallbackKey } from '@parley/e2ee/types';
 import { StreamChangeCache, StreamHead } from '../sync/changeCache.js';
 import { Lru } from './lru.js';
+import { PairKeys } from './pairKeys.js';
 
 const CACHED_DEVICES = 50_000;
 
@@ -139,6 +140,7 @@ export function e2eeReadCacheOf(db: object): E2eeReadCache {
   return c;
 }
 
+const deviceKeys = new PairKeys();
 export function deviceKey(userId: string, deviceId: string): string {
-  return `${userId}\u0000${deviceId}`;
+  return deviceKeys.of(userId, deviceId);
 }
