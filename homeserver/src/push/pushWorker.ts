@@ -470,7 +470,6 @@ function totalOf(c: RoomCounts): number {
   return n;
 }
 
-
 /** Callers waiting for a position, grouped by it (a wake-up of many syncs shares one entry and one timer). */
 class PositionWaiters {
   private readonly groups = new Map<number, { resolvers: Array<() => void>; timer: NodeJS.Timeout }>();
