@@ -27,3 +27,31 @@ test('it should order composite keys by their first part, then numerically by th
     [[1, 5], [1, 256], [2, 4], [2, 300]],
   );
 });
+
+test('it should lay out composite keys byte for byte as strings + 0xFF, 8-byte big-endian numbers and raw bytes, and refuse what is not an unsigned integer', () => {
+  const reference = (parts: Array<string | number | Buffer>) =>
+    Buffer.concat(
+      parts.flatMap((p) => {
+        if (typeof p === 'string') return [Buffer.from(p, 'utf8'), Buffer.from([0xff])];
+        if (typeof p === 'number') {
+          const b = Buffer.alloc(8);
+          b.writeBigUInt64BE(BigInt(p));
+          return [b];
+        }
+        return [p];
+      }),
+    );
+  const cases: Array<Array<string | number | Buffer>> = [
+    [],
+    ['@alice:example.org'],
+    ['@ünïcødé:例え.jp', 'DEVICE', 0],
+    [2 ** 32 - 1, 2 ** 32, 2 ** 32 + 1, Number.MAX_SAFE_INTEGER, 2 ** 53, 2 ** 63],
+    ['', 7, Buffer.from([0, 1, 2]), '😀'],
+  ];
+  for (const parts of cases) assert.deepEqual(key(...parts), reference(parts), JSON.stringify(parts.map(String)));
+  for (const n of [0, 1, 2 ** 31, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER]) assert.equal(readU64(u64(n)), n);
+  for (const bad of [-1, 1.5, Number.NaN, Infinity, 2 ** 64]) {
+    assert.throws(() => u64(bad), RangeError);
+    assert.throws(() => key('x', bad), RangeError);
+  }
+});
