@@ -10,8 +10,8 @@
 // did not see returns at once instead of sleeping through it.
 //
 // Syncs woken by a room event are released once what their answers derive from it is ready
-// (`ready`: the unread counts), a few per event-loop turn, so that each answer is built
-// through to the end before the next starts: started all at once, a hundred builds would
+// (`ready`: the unread counts), a slice per event-loop turn, so that a slice's answers are
+// built through before the next slice starts: started all at once, a hundred builds would
 // advance in step, the push worker's count among them, and even the first answer would
 // leave with the last.
 import type { RoomOutputs } from '../events/outputs.js';
