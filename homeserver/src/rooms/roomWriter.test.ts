@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { canonicalJson, type JsonObjectLike } from '@parley/federation/core/canonicalJson';
 import { stateKeyOf, type StateKey } from '@parley/federation/core/types';
 import { MatrixError } from '../http/errors.js';
+import { watchReads } from '../testing/storage.js';
 import { openTestRooms, requester, user } from './testing.js';
 
 async function publicRoom(t: Awaited<ReturnType<typeof openTestRooms>>, creator: string, members: string[] = []) {
@@ -185,17 +186,13 @@ test('it should store a message made here without reading the event-ID mapping o
   try {
     const roomId = await publicRoom(t, 'alice', ['bob']);
     await t.rooms.events.send(requester('alice'), roomId, 'm.room.message', 'warm', { msgtype: 'm.text', body: 'first' });
-    const reads: string[] = [];
-    const { get, getMany } = t.db;
-    t.db.get = ((space: string, ...rest: unknown[]) => (reads.push(space), (get as (...a: unknown[]) => unknown).call(t.db, space, ...rest))) as typeof get;
-    t.db.getMany = ((space: string, ...rest: unknown[]) => (reads.push(space), (getMany as (...a: unknown[]) => unknown).call(t.db, space, ...rest))) as typeof getMany;
+    const reads = watchReads(t.db);
     const eventId = await t.rooms.events.send(requester('bob'), roomId, 'm.room.message', 't1', { msgtype: 'm.text', body: 'second' });
-    t.db.get = get;
-    t.db.getMany = getMany;
+    reads.stop();
     assert.deepEqual(
-      reads.filter((s) => s === 'eventid_short' || s === 'eventid_redactedby'),
+      reads.spaces.filter((s) => s === 'eventid_short' || s === 'eventid_redactedby'),
       [],
-      `reads while sending: ${reads.join(', ')}`,
+      `reads while sending: ${reads.spaces.join(', ')}`,
     );
     const stored = await t.rooms.reader.getEvent(eventId);
     assert.equal(stored?.pdu.content.body, 'second');

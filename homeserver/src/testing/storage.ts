@@ -45,3 +45,23 @@ export async function openTestStorage(opts: TestDatabaseOptions = {}): Promise<T
   const base = await openTestDatabase(opts);
   return { ...base, stream: await StreamCounter.open(base.db), outputs: new RoomOutputs() };
 }
+
+/**
+ * Records the keyspace of every read that reaches storage (get, getMany, range) until
+ * `stop()`: tests that a path is served from memory assert on what was read.
+ */
+export function watchReads(db: Database): { spaces: string[]; stop(): void } {
+  const spaces: string[] = [];
+  const { get, getMany, range } = db;
+  db.get = ((space, ...rest) => (spaces.push(space), get.call(db, space, ...rest))) as typeof get;
+  db.getMany = ((space, ...rest) => (spaces.push(space), getMany.call(db, space, ...rest))) as typeof getMany;
+  db.range = ((space, ...rest) => (spaces.push(space), range.call(db, space, ...rest))) as typeof range;
+  return {
+    spaces,
+    stop() {
+      db.get = get;
+      db.getMany = getMany;
+      db.range = range;
+    },
+  };
+}
