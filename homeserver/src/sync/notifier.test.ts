@@ -56,6 +56,22 @@ describe('sync notifier', () => {
     notifier.close();
   });
 
+  it('it should call a user quiet after a token only if nothing but room events happened in their rooms', () => {
+    const { stream, notifier } = setup();
+    stream.persisted = 20;
+    notifier.notify(11, { rooms: ['!r:x'] }, true);
+    notifier.notify(12, { rooms: ['!s:x'] });
+    notifier.notify(13, { users: ['@a:x'] }, true);
+    assert.equal(notifier.quiet('@b:x', ['!r:x'], 10), true, 'a room event');
+    assert.equal(notifier.quiet('@b:x', ['!r:x', '!s:x'], 10), false, 'typing, a receipt… in one of the rooms');
+    assert.equal(notifier.quiet('@b:x', ['!r:x', '!s:x'], 12), true, 'before the token');
+    assert.equal(notifier.quiet('@a:x', [], 12), false, 'anything for the user (here their own membership)');
+    assert.equal(notifier.quiet('@a:x', [], 13), true);
+    notifier.notify(25, { rooms: ['!r:x'] });
+    assert.equal(notifier.quiet('@b:x', ['!r:x'], 20), false, 'announced, not yet readable');
+    notifier.close();
+  });
+
   it('it should hold a change back until its position is readable', async () => {
     const { stream, notifier } = setup();
     let outcome: string | undefined;

@@ -53,6 +53,8 @@ export type ReadyGate = (pos: number) => Promise<void>;
 export class SyncNotifier {
   private readonly byKey = new Map<string, Set<Waiter>>();
   private readonly lastChanged = new Map<string, number>();
+  /** The same for changes other than room events (typing, receipts, presence, to-device…): see `quiet`. */
+  private readonly lastOther = new Map<string, number>();
   /** Announced changes whose position is not yet readable (`gated`: a room event). */
   private pending: Array<{ pos: number; keys: string[]; gated: boolean }> = [];
   /** Min-heap on deadline. Woken waiters stay until they surface or the heap is compacted. */
@@ -95,6 +97,20 @@ export class SyncNotifier {
   }
 
   /**
+   * Whether, after `since` (a position `knows` accepts), nothing was announced for the user
+   * and nothing but room events for their rooms: then only those rooms' new events can
+   * differ between the user's next answer and an empty one (sharedAnswers.ts). Every writer
+   * of syncable data announces the users or rooms it touches: account data, to-device
+   * messages and the user's own memberships the user, receipts, typing, presence and
+   * device-list changes the rooms.
+   */
+  quiet(userId: string, roomIds: readonly string[], since: number): boolean {
+    if ((this.lastChanged.get(userId) ?? -1) > since) return false;
+    for (const r of roomIds) if ((this.lastOther.get(r) ?? -1) > since) return false;
+    return true;
+  }
+
+  /**
    * Release syncs woken by a room event only once `gate` resolves for its position (the
    * unread counts, push/pushWorker.ts countedUpTo). Set once the module that makes them exists.
    */
@@ -114,6 +130,7 @@ export class SyncNotifier {
   notify(pos: number, changed: ChangeKeys, roomEvent = false): void {
     const keys = [...(changed.users ?? []), ...(changed.rooms ?? [])];
     for (const k of keys) if ((this.lastChanged.get(k) ?? -1) < pos) this.lastChanged.set(k, pos);
+    if (!roomEvent) for (const k of keys) if ((this.lastOther.get(k) ?? -1) < pos) this.lastOther.set(k, pos);
     if (pos <= this.stream.persisted) this.wake(keys, roomEvent ? pos : 0);
     else this.pending.push({ pos, keys, gated: roomEvent });
   }
@@ -184,6 +201,9 @@ export class SyncNotifier {
     for (const k of keys) {
       const set = this.byKey.get(k);
       if (!set) continue;
+      // Every waiter of the key goes: drop the set whole rather than each waiter from it (a
+      // large room's set holds thousands).
+      this.byKey.delete(k);
       for (const w of set) this.finish(w, 'woken', true, gate);
     }
     this.scheduleRelease();
