@@ -22,6 +22,7 @@ import {
 } from './errors.js';
 import type { RateLimiter } from './rateLimiter.js';
 import type { BinaryReply, Requester, Route } from './route.js';
+import { JsonText } from './jsonText.js';
 
 /** Resolves access tokens; implemented by the accounts service. */
 export interface Authenticator {
@@ -189,7 +190,7 @@ async function handlePlain(r: Route<unknown, unknown>, req: IncomingMessage, res
     }
     // The hot path (every /sync): the status line and all headers in one writeHead with a
     // flat list, and the text handed to end() once (no per-header bookkeeping).
-    const text = JSON.stringify(reply.body) ?? '';
+    const text = reply.body instanceof JsonText ? reply.body.text : (JSON.stringify(reply.body) ?? '');
     let head = JSON_HEAD;
     if (reply.headers) {
       head = JSON_HEAD.slice();

@@ -36,6 +36,11 @@ export class IgnoredUsers {
     return p;
   }
 
+  /** The list if it is in memory (every /sync reads it, so a syncing user's usually is). */
+  peek(userId: string): ReadonlySet<string> | undefined {
+    return this.cache.get(userId);
+  }
+
   private async read(userId: string): Promise<ReadonlySet<string>> {
     const gen = this.generation;
     const rec = await this.source.get(userId, '', IGNORED_USER_LIST);

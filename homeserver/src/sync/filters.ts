@@ -21,6 +21,12 @@ export class FilterService {
    * its ID names its content). Shared by every request that uses them, held syncs included.
    */
   private readonly compiled = new Lru<string, CompiledFilter>(COMPILED_FILTERS);
+  /**
+   * Stored filters by ID alone: an ID is its content's hash (filterIdOf), so users who upload
+   * the same filter (every user of one client) share one compiled filter, and their woken
+   * syncs can share a rooms section (sharedAnswers.ts groups by filter).
+   */
+  private readonly compiledById = new Lru<string, CompiledFilter>(COMPILED_FILTERS);
   private readonly none = compileFilter(undefined);
 
   constructor(private readonly repo: FiltersRepo) {}
@@ -54,7 +60,11 @@ export class FilterService {
       const stored = await this.repo.get(userId, param);
       // Synapse answers an unknown filter ID on /sync with 400.
       if (!stored) throw invalidParam('No such filter');
-      filter = compileFilter(filterSchema.parse(stored));
+      const parsed = filterSchema.parse(stored);
+      // Only an ID that is its content's hash names the same filter for everyone.
+      const named = filterIdOf(parsed) === param;
+      filter = (named ? this.compiledById.get(param) : undefined) ?? compileFilter(parsed);
+      if (named) this.compiledById.set(param, filter);
     }
     this.compiled.set(cacheKey, filter);
     return filter;

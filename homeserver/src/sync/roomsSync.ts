@@ -308,15 +308,18 @@ export class RoomsSync {
     return { eventFields: w.filter.eventFields, eventFormat: w.filter.eventFormat, withoutRoomId: true };
   }
 
-  /** Every room event in (since, upTo] grouped by room, or undefined when the window is too large. */
   private windowEvents(w: SyncWindow): Promise<Map<string, StoredEvent[]> | undefined> {
-    if (w.since === undefined) return Promise.resolve(undefined);
-    if (w.since >= w.upTo) return Promise.resolve(new Map());
+    return w.since === undefined ? Promise.resolve(undefined) : this.newEvents(w.since, w.upTo);
+  }
+
+  /** Every room event in (since, upTo] grouped by room (read only: shared), or undefined when the window is too large. */
+  newEvents(since: number, upTo: number): Promise<Map<string, StoredEvent[]> | undefined> {
+    if (since >= upTo) return Promise.resolve(new Map());
     const cap = this.deps.windowCap ?? WINDOW_CAP;
-    const k = `${w.since}:${w.upTo}:${cap}`;
+    const k = `${since}:${upTo}:${cap}`;
     let p = this.windows.get(k);
     if (!p) {
-      p = this.readWindow(w.since, w.upTo, cap);
+      p = this.readWindow(since, upTo, cap);
       this.windows.set(k, p);
       if (this.windows.size > SHARED_WINDOWS) this.windows.delete(this.windows.keys().next().value as string);
       // A failed read is not remembered.

@@ -24,6 +24,7 @@ import { PlainUnreadCounter } from './unread.js';
 import { ReceiptService } from './receipts.js';
 import { RoomsSync, type RoomsSyncDeps } from './roomsSync.js';
 import { EventSerializer } from './serialize.js';
+import { SharedAnswers } from './sharedAnswers.js';
 import { SyncService } from './syncService.js';
 import { TypingService } from './typing.js';
 
@@ -39,7 +40,7 @@ export interface SyncModuleDeps {
   /** messaging/aggregations.ts: unsigned.m.relations on served events. */
   bundle?: RelationsBundler;
   /** messaging/ignoredUsers.ts: hides invites from ignored users. */
-  ignored?: { of(userId: string): Promise<ReadonlySet<string>>; forget?(userId: string): void };
+  ignored?: { of(userId: string): Promise<ReadonlySet<string>>; peek(userId: string): ReadonlySet<string> | undefined; forget?(userId: string): void };
   /** Unread counts for /sync (push/pushModule.ts); without it, a plain counter of messages since the read receipt. */
   unread?: UnreadCounter;
   /** Told when a read receipt moves (push/pushModule.ts receiptMoved). */
@@ -47,6 +48,8 @@ export interface SyncModuleDeps {
   now?: Clock;
   /** See RoomsSyncDeps.windowCap (tests lower it to exercise the per-room path). */
   windowCap?: number;
+  /** See SharedAnswersDeps.shareMs. */
+  shareMs?: number;
   /** See RoomsSyncDeps.partialState (rooms joined with partial state, MSC3706). */
   partialState?: RoomsSyncDeps['partialState'];
 }
@@ -55,6 +58,7 @@ export interface SyncModule {
   routes: Route<unknown, unknown>[];
   notifier: SyncNotifier;
   sync: SyncService;
+  shared: SharedAnswers;
   accountData: AccountDataService;
   receipts: ReceiptService;
   typing: TypingService;
@@ -98,7 +102,8 @@ export function createSyncModule(deps: SyncModuleDeps): SyncModule {
   deps.outputs.subscribe((out) => {
     if (out.kind === 'redaction') rooms.forgetWindows();
   });
-  const sync = new SyncService({ rooms, accountData, notifier, stream, now });
+  const shared = new SharedAnswers({ notifier, newEvents: (since, upTo) => rooms.newEvents(since, upTo), unread, ignored, now, shareMs: deps.shareMs });
+  const sync = new SyncService({ rooms, accountData, notifier, stream, shared, now });
   const pagination = new PaginationService({ reader, visible: deps.visible, serializer, stream, now });
   return {
     routes: [
@@ -112,6 +117,7 @@ export function createSyncModule(deps: SyncModuleDeps): SyncModule {
     ],
     notifier,
     sync,
+    shared,
     accountData,
     receipts,
     typing,

@@ -7,8 +7,11 @@ import type { CompiledFilter } from './filterMatch.js';
 import type { SyncNotifier } from './notifier.js';
 import type { Clock, Viewer } from './ports.js';
 import type { RoomsSync } from './roomsSync.js';
+import type { BuiltRooms, SharedAnswers } from './sharedAnswers.js';
 import { unknown } from '../http/errors.js';
+import { JsonText } from '../http/jsonText.js';
 import { Lru } from '../storage/lru.js';
+import { PairKeys } from '../storage/pairKeys.js';
 import { encodeToken } from './token.js';
 
 /** Devices remembered as having had a /sync built (a few dozen bytes each). */
@@ -56,6 +59,8 @@ export interface SyncServiceDeps {
   accountData: Pick<AccountDataService, 'forSync'>;
   notifier: Pick<SyncNotifier, 'wait' | 'knows'>;
   stream: { readonly persisted: number };
+  /** Woken syncs with the same rooms section build it once (sharedAnswers.ts). */
+  shared?: Pick<SharedAnswers, 'rooms' | 'text'>;
   now?: Clock;
 }
 
@@ -64,6 +69,7 @@ export class SyncService {
   private readonly hooks: SyncRequestHook[] = [];
   /** Devices that have had a /sync built in this process (see run). */
   private readonly built = new Lru<string, true>(BUILT_DEVICES);
+  private readonly devices = new PairKeys();
   private readonly now: Clock;
   /** Syncs being computed: shutdown waits for them before the database closes. */
   private active = 0;
@@ -97,7 +103,7 @@ export class SyncService {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  sync(p: SyncParams): Promise<Record<string, unknown>> {
+  sync(p: SyncParams): Promise<Record<string, unknown> | JsonText> {
     // As Synapse while stopping: the client retries against the restarted server.
     if (this.closed) return Promise.reject(unknown('The server is shutting down', 503));
     this.active++;
@@ -107,7 +113,7 @@ export class SyncService {
   }
 
   /** One async frame for the whole request: a held sync keeps every frame it awaits in. */
-  private async run(p: SyncParams): Promise<Record<string, unknown>> {
+  private async run(p: SyncParams): Promise<Record<string, unknown> | JsonText> {
     const setPresence = p.setPresence ?? 'online';
     for (const h of this.hooks) await h.syncStarted(p.viewer.userId, setPresence);
     try {
@@ -120,15 +126,18 @@ export class SyncService {
       // otherwise build an empty answer first (every receiver of a message, once more per message).
       // A device's first sync in this process still builds at once: its cold reads (keys, room
       // list, queues) then happen while nothing waits on them, not when a message wakes thousands.
-      const device = `${p.viewer.userId}\u0000${p.viewer.deviceId}`;
+      const device = this.devices.of(p.viewer.userId, p.viewer.deviceId);
+      // The rooms waited on, once woken: the answer may share its rooms section with others woken alike.
+      let woken: string[] | undefined;
       if (mayWait && since !== undefined && this.deps.notifier.knows(since) && this.built.get(device)) {
         const roomIds = await this.deps.rooms.joinedRoomIds(p.viewer, p.filter);
         const outcome = await this.deps.notifier.wait({ userId: p.viewer.userId, roomIds, since, timeoutMs: deadline - this.now() });
         if (outcome !== 'woken') return (await this.build(p, since, this.deps.stream.persisted)).response;
+        woken = roomIds;
       }
       for (;;) {
         const upTo = this.deps.stream.persisted;
-        let built: Awaited<ReturnType<SyncService['build']>> | undefined = await this.build(p, since, upTo);
+        let built: Awaited<ReturnType<SyncService['build']>> | undefined = await this.build(p, since, upTo, woken);
         if (!this.built.get(device)) this.built.set(device, true);
         const remaining = deadline - this.now();
         if (!built.empty || !mayWait || remaining <= 0) return built.response;
@@ -141,13 +150,15 @@ export class SyncService {
         const outcome = await this.deps.notifier.wait({ userId: p.viewer.userId, roomIds, since: upTo, timeoutMs: remaining });
         // Timed out, or released at shutdown (the database stays open until syncs are idle).
         if (outcome !== 'woken') return (await this.build(p, since, this.deps.stream.persisted)).response;
+        woken = roomIds;
       }
     } finally {
       for (const h of this.hooks) h.syncEnded(p.viewer.userId, setPresence);
     }
   }
 
-  private async build(p: SyncParams, since: number | undefined, upTo: number) {
+  /** `woken`: the rooms a released long-poll waited on; its rooms section may then be shared (sharedAnswers.ts). */
+  private async build(p: SyncParams, since: number | undefined, upTo: number, woken?: string[]) {
     const now = this.now();
     const accountData = await this.deps.accountData.forSync(p.viewer.userId, since, upTo);
     const global: AccountDataEntry[] = [];
@@ -160,15 +171,12 @@ export class SyncService {
         list.push(e);
       }
     }
-    const { rooms, joinedRoomIds } = await this.deps.rooms.build({
-      viewer: p.viewer,
-      since,
-      upTo,
-      fullState: p.fullState,
-      filter: p.filter,
-      now,
-      roomAccountData: byRoom,
-    });
+    const window = { viewer: p.viewer, since, upTo, fullState: p.fullState, filter: p.filter, now, roomAccountData: byRoom };
+    const buildRooms = () => this.deps.rooms.build(window);
+    const { rooms, joinedRoomIds, shared }: BuiltRooms =
+      woken && since !== undefined && this.deps.shared
+        ? await this.deps.shared.rooms({ viewer: p.viewer, since, upTo, filter: p.filter, roomIds: woken, roomAccountData: byRoom }, buildRooms)
+        : await buildRooms();
     const af = p.filter.accountData;
     let accountDataEvents = global.filter((e) => af.matches({ type: e.type })).map((e) => ({ type: e.type, content: e.content }));
     if (af.limit !== undefined) accountDataEvents = accountDataEvents.slice(0, af.limit);
@@ -196,6 +204,8 @@ export class SyncService {
       Object.keys(rooms.invite).length === 0 &&
       Object.keys(rooms.leave).length === 0 &&
       Object.keys(rooms.knock).length === 0;
+    // A shared rooms section: the whole text may be an earlier answer's (sharedAnswers.ts).
+    if (shared && this.deps.shared) return { response: new JsonText(this.deps.shared.text(shared, response)), empty, joinedRoomIds };
     return { response, empty, joinedRoomIds };
   }
 }

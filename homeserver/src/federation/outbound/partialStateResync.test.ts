@@ -31,6 +31,7 @@ import { PartialStateResync } from './partialStateResync.js';
 import { FederationDirectory } from './remoteDirectory.js';
 import { FederationRemoteJoiner } from './remoteJoiner.js';
 import { FederationSender } from './sender.js';
+import { JsonText } from '../../http/jsonText.js';
 
 const US = 'us.test';
 const ourKey = signingKeyFromSeed('ed25519:us', Buffer.alloc(32, 5));
@@ -124,7 +125,8 @@ async function openServer(dir: string, network: FederationRequester) {
       new MembershipHandshakeAdapter({ serverName: US, signingKey: ourKey, reader: rooms.reader, ingest, keys: fed.keyRing, partialState: partial, partialStateWaitMs: waitMs }),
     /** A /sync of ME (no waiting). */
     async sync(since: string | undefined, filter: CompiledFilter = DEFAULT_FILTER, timeoutMs = 0): Promise<any> {
-      return sync.sync.sync({ viewer: { userId: ME, deviceId: 'DEV' }, since: since === undefined ? undefined : decodeToken(since), fullState: false, filter, timeoutMs });
+      const answer = await sync.sync.sync({ viewer: { userId: ME, deviceId: 'DEV' }, since: since === undefined ? undefined : decodeToken(since), fullState: false, filter, timeoutMs });
+      return answer instanceof JsonText ? JSON.parse(answer.text) : answer;
     },
     async close() {
       sync.close();

@@ -1,0 +1,210 @@
+// The rooms section of woken /syncs, built once for the many that get the same one. One
+// message in a large room wakes every member's long-poll at once, and their rooms sections
+// differ only in the unread counts. A woken sync is *plain* when, after its token:
+//  - nothing was announced for its user, and nothing but room events for its rooms
+//    (SyncNotifier.quiet): no membership, account data, receipt, typing or presence change;
+//  - the new events are in one of its rooms only, and none is a state event (no summary,
+//    member or device-list consequences);
+//  - its user ignores nobody (ignored users' events and aggregations are hidden per user),
+//    and no new event was sent from its device (only that device gets `transaction_id`).
+// A plain user was joined to the room before the token and still is, so history visibility
+// lets them see every new event. Plain syncs of one token, position and filter then get the
+// same room entry apart from their counts: the first builds in full, and, if its entry has
+// nothing personal in it, the others reuse it with their own counts — for SHARE_MS at most,
+// so that `unsigned.age` stays close to the truth. Everything else of the answer (account
+// data, to-device, device lists, presence, key counts) is built per sync as before.
+import type { StoredEvent } from '../rooms/types.js';
+import type { CompiledFilter } from './filterMatch.js';
+import type { SyncNotifier } from './notifier.js';
+import type { Clock, UnreadCounter, Viewer } from './ports.js';
+import type { RoomsSection } from './roomsSync.js';
+
+/** How long one built room entry is reused (its events' `unsigned.age` is that much behind at most). */
+export const SHARE_MS = 50;
+/** Groups remembered: the syncs one change wakes share a token, position and (mostly) filter. */
+const GROUPS = 16;
+
+export interface SharedAnswersDeps {
+  notifier: Pick<SyncNotifier, 'quiet'>;
+  /** RoomsSync.newEvents: the window's events by room, read once for the syncs woken together. */
+  newEvents(since: number, upTo: number): Promise<Map<string, StoredEvent[]> | undefined>;
+  unread: UnreadCounter;
+  /** messaging/ignoredUsers.ts; absent: nobody's events are hidden by an ignore list. */
+  ignored?: { peek(userId: string): ReadonlySet<string> | undefined };
+  now: Clock;
+  /** See SHARE_MS (tests raise it: their requests may be further apart on a busy machine). */
+  shareMs?: number;
+}
+
+/** A sync released by the notifier, about to answer (since, upTo]. */
+export interface WokenSync {
+  viewer: Viewer;
+  since: number;
+  upTo: number;
+  filter: CompiledFilter;
+  /** The rooms it waited on: the user's joined rooms the filter lets through. */
+  roomIds: string[];
+  /** Room account data of the window, by room: a plain sync has none. */
+  roomAccountData: ReadonlyMap<string, unknown>;
+}
+
+export interface BuiltRooms {
+  rooms: RoomsSection;
+  joinedRoomIds: string[];
+  /** Set when the section is a group's: the whole answer's text may then be too (see `text`). */
+  shared?: { group: Group; counts: object };
+}
+
+interface Group {
+  at: number;
+  /** The reference's room entry without its counts, or undefined when it holds something personal. */
+  entry: Promise<Record<string, unknown> | undefined>;
+  /** Answers made lately, newest last: the next whose other parts are equal reuses the text. */
+  texts: Array<{ response: Record<string, unknown>; counts: object; text: string }>;
+}
+
+/** Answer texts kept per group: members' answers differ only in their counts and extensions' fields. */
+const TEXTS = 8;
+
+export class SharedAnswers {
+  private readonly groups = new Map<string, Group>();
+  private readonly filterIds = new WeakMap<CompiledFilter, number>();
+  private nextFilterId = 0;
+  private reused = 0;
+
+  constructor(private readonly deps: SharedAnswersDeps) {}
+
+  /** Answers made from another sync's room entry so far (tests). */
+  get sharedCount(): number {
+    return this.reused;
+  }
+
+  /** The sync's rooms section: from `build`, or from a plain sync's entry built moments ago. */
+  async rooms(s: WokenSync, build: () => Promise<BuiltRooms>): Promise<BuiltRooms> {
+    const roomId = await this.plainRoom(s);
+    if (roomId === undefined) return build();
+    const key = `${s.since}:${s.upTo}:${roomId}:${this.filterId(s.filter)}`;
+    const now = this.deps.now();
+    const group = this.groups.get(key);
+    if (group && now - group.at <= (this.deps.shareMs ?? SHARE_MS)) {
+      const entry = await group.entry;
+      if (entry) return this.withCounts(s, roomId, entry, group);
+      return build();
+    }
+    let settle!: (entry: Record<string, unknown> | undefined) => void;
+    this.remember(key, { at: now, entry: new Promise((resolve) => (settle = resolve)), texts: [] });
+    try {
+      const built = await build();
+      settle(impersonal(built.rooms, roomId));
+      return built;
+    } catch (err) {
+      settle(undefined);
+      throw err;
+    }
+  }
+
+  /** The room whose new events a plain sync gets, or undefined when the sync is not plain. */
+  private async plainRoom(s: WokenSync): Promise<string | undefined> {
+    if (s.roomAccountData.size > 0 || !this.deps.notifier.quiet(s.viewer.userId, s.roomIds, s.since)) return undefined;
+    if (this.deps.ignored && this.deps.ignored.peek(s.viewer.userId)?.size !== 0) return undefined;
+    const window = await this.deps.newEvents(s.since, s.upTo);
+    if (!window) return undefined;
+    let roomId: string | undefined;
+    for (const r of window.keys()) {
+      if (!s.roomIds.includes(r)) continue;
+      if (roomId !== undefined) return undefined;
+      roomId = r;
+    }
+    if (roomId === undefined) return undefined;
+    for (const e of window.get(roomId)!) {
+      if (typeof e.pdu.state_key === 'string') return undefined;
+      if (e.txn && e.txn.deviceId === s.viewer.deviceId && e.pdu.sender === s.viewer.userId) return undefined;
+    }
+    return roomId;
+  }
+
+  /**
+   * The JSON of an answer whose rooms section came from a group: the text of an earlier answer
+   * of the group when everything but that section serialises the same (next_batch, account
+   * data, the extensions' fields), and the counts are the same too.
+   */
+  text(shared: NonNullable<BuiltRooms['shared']>, response: Record<string, unknown>): string {
+    const texts = shared.group.texts;
+    for (let i = texts.length - 1; i >= 0; i--) {
+      const t = texts[i];
+      if (sameJson(t.counts, shared.counts) && sameJson(t.response, response, 'rooms')) return t.text;
+    }
+    const text = JSON.stringify(response);
+    texts.push({ response, counts: shared.counts, text });
+    if (texts.length > TEXTS) texts.shift();
+    return text;
+  }
+
+  private async withCounts(s: WokenSync, roomId: string, entry: Record<string, unknown>, group: Group): Promise<BuiltRooms> {
+    const counts = await this.deps.unread.forSync(s.viewer.userId, roomId, s.upTo, s.filter.room.timeline.unreadThreadNotifications);
+    this.reused++;
+    return {
+      rooms: { join: { [roomId]: { ...entry, ...counts } }, invite: {}, leave: {}, knock: {} },
+      joinedRoomIds: s.roomIds,
+      shared: { group, counts },
+    };
+  }
+
+  private remember(key: string, group: Group): void {
+    this.groups.delete(key);
+    this.groups.set(key, group);
+    if (this.groups.size > GROUPS) this.groups.delete(this.groups.keys().next().value as string);
+  }
+
+  private filterId(f: CompiledFilter): number {
+    let id = this.filterIds.get(f);
+    if (id === undefined) this.filterIds.set(f, (id = this.nextFilterId++));
+    return id;
+  }
+}
+
+/**
+ * The plain reference's entry for `roomId` without its counts, if the section is that one
+ * entry and nothing in it is the reference's own; otherwise undefined (nobody reuses it).
+ */
+function impersonal(rooms: RoomsSection, roomId: string): Record<string, unknown> | undefined {
+  const joined = Object.keys(rooms.join);
+  if (joined.length !== 1 || joined[0] !== roomId) return undefined;
+  if (Object.keys(rooms.invite).length + Object.keys(rooms.leave).length + Object.keys(rooms.knock).length > 0) return undefined;
+  const { unread_notifications: _n, unread_thread_notifications: _t, ...entry } = rooms.join[roomId] as Record<string, unknown> & {
+    timeline: { events: Array<{ unsigned?: Record<string, unknown> }> };
+    state: { events: unknown[] };
+    ephemeral: { events: unknown[] };
+    account_data: { events: unknown[] };
+  };
+  if ('summary' in entry || entry.state.events.length + entry.ephemeral.events.length + entry.account_data.events.length > 0) return undefined;
+  const personal = (e: { unsigned?: Record<string, unknown> }) => e.unsigned !== undefined && ('transaction_id' in e.unsigned || 'm.relations' in e.unsigned);
+  if (entry.timeline.events.length === 0 || entry.timeline.events.some(personal)) return undefined;
+  return entry;
+}
+
+/**
+ * Whether two values encode to equal JSON values (plain objects and arrays, compared in depth;
+ * key order aside), leaving out the top-level key `skip`. Anything else that is not
+ * identical — a class instance, NaN, an undefined member — counts as different.
+ */
+export function sameJson(a: unknown, b: unknown, skip?: string): boolean {
+  if (a === b) return typeof a !== 'number' || Number.isFinite(a);
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b) || Object.getPrototypeOf(a) !== Object.prototype || Object.getPrototypeOf(b) !== Object.prototype) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in x) {
+    if (k === skip) continue;
+    if (!Object.hasOwn(y, k) || x[k] === undefined || !sameJson(x[k], y[k])) return false;
+    n++;
+  }
+  for (const k in y) if (k !== skip) n--;
+  return n === 0;
+}
