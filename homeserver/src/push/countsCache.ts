@@ -88,7 +88,7 @@ export class CountsCache {
    * runs. No load overlapping this is kept. If the write fails, the `touched` pairs are
    * dropped, to be loaded again from what is stored (the worker retries the batch).
    */
-  async commit(write: () => Promise<void>, apply: () => void, afterWrite: () => void, touched: Iterable<[userId: string, roomId: string]>): Promise<void> {
+  async commit(write: () => Promise<void>, apply: () => void, afterWrite: () => void, touched: () => Iterable<[userId: string, roomId: string]>): Promise<void> {
     this.writing++;
     this.generation++;
     try {
@@ -96,7 +96,7 @@ export class CountsCache {
       try {
         await write();
       } catch (err) {
-        for (const [userId, roomId] of touched) this.lru.delete(pairKey(userId, roomId));
+        for (const [userId, roomId] of touched()) this.lru.delete(pairKey(userId, roomId));
         throw err;
       }
       afterWrite();

@@ -413,7 +413,7 @@ class CountsTx {
 
   /** Counts into the cache, `counted()`, then the write; the cache drops the batch's pairs if it fails. */
   async commit(counted: () => void): Promise<void> {
-    const touched = [...new Set([...this.added.keys(), ...this.working.keys()])].map(splitPair);
+    const touched = () => [...new Set([...this.added.keys(), ...this.working.keys()])].map(splitPair);
     await this.cache.commit(
       () => this.repo.commit(this.batch),
       () => {
