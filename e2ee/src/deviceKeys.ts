@@ -210,12 +210,20 @@ export class DeviceKeysService {
   // ── for /sync ─────────────────────────────────────────────────────────────
 
   async oneTimeKeyCounts(userId: string, deviceId: string): Promise<Record<string, number>> {
-    return { [SIGNED_CURVE25519]: 0, ...(await this.d.store.oneTimeKeyCounts(userId, deviceId)) };
+    return countsForClient(await this.d.store.oneTimeKeyCounts(userId, deviceId));
   }
 
   async unusedFallbackKeyTypes(userId: string, deviceId: string): Promise<string[]> {
-    const fb = await this.d.store.fallbackKeys(userId, deviceId);
-    return [...fb.values()].filter((k) => !k.used).map((k) => k.algorithm);
+    return unusedTypes(await this.d.store.fallbackKeys(userId, deviceId));
+  }
+
+  /**
+   * Both of the above at once, from memory, for a device with nothing queued for it (no
+   * to-device message, no partial delivery); undefined when the store cannot tell that.
+   */
+  quietSyncKeys(userId: string, deviceId: string): { counts: Record<string, number>; fallbackTypes: string[] } | undefined {
+    const q = this.d.store.quietDevice?.(userId, deviceId);
+    return q && { counts: countsForClient(q.otkCounts), fallbackTypes: unusedTypes(q.fallbacks) };
   }
 
   // ── device lifecycle (from the accounts service) ──────────────────────────
@@ -271,4 +279,13 @@ function checkKeySignature(k: AlgorithmKey, userId: string, deviceId: string, si
 function sameKey(a: KeyValue, b: KeyValue): boolean {
   if (typeof a === 'string' || typeof b === 'string') return a === b;
   return sameObject(a, b);
+}
+
+/** One-time key counts as /sync and /keys/upload give them: signed_curve25519 always present (clients read it). */
+function countsForClient(stored: Readonly<Record<string, number>>): Record<string, number> {
+  return { [SIGNED_CURVE25519]: 0, ...stored };
+}
+
+function unusedTypes(fallbacks: ReadonlyMap<string, FallbackKey>): string[] {
+  return [...fallbacks.values()].filter((k) => !k.used).map((k) => k.algorithm);
 }

@@ -97,7 +97,10 @@ export class DeviceLists {
   private async membershipsMayHaveChanged(myRooms: MyRooms, since: number, upTo: number): Promise<boolean> {
     for (const r of myRooms) {
       if (r.member.stream > since && r.member.stream <= upTo) return true;
-      if (r.member.membership === 'join' && (await this.hints.mayHaveChangedSince(r.roomId, since))) return true;
+      if (r.member.membership !== 'join') continue;
+      // Usually answered at once: awaited only when it is a promise (a turn of the queue per room otherwise).
+      const hint = this.hints.mayHaveChangedSince(r.roomId, since);
+      if (hint === true || (hint !== false && (await hint))) return true;
     }
     return false;
   }

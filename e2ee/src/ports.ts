@@ -63,6 +63,12 @@ export interface E2eeStore {
   /** Unclaimed one-time keys per algorithm. */
   oneTimeKeyCounts(userId: string, deviceId: string): Promise<Record<string, number>>;
   fallbackKeys(userId: string, deviceId: string): Promise<Map<string, FallbackKey>>;
+  /**
+   * A device's one-time key counts and fallback keys if they are in memory and it has no
+   * queued to-device message and no partial-delivery record; otherwise undefined (the
+   * methods above then answer). Lets a woken /sync of a quiet device skip their reads.
+   */
+  quietDevice?(userId: string, deviceId: string): { otkCounts: Readonly<Record<string, number>>; fallbacks: ReadonlyMap<string, FallbackKey> } | undefined;
   writeKeyUpload(userId: string, deviceId: string, w: KeyUploadWrite): Promise<void>;
   /**
    * For each request, remove and return the device's oldest one-time key of the

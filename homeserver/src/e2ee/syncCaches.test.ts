@@ -71,6 +71,21 @@ describe('/sync after its answers were remembered', () => {
     });
   });
 
+  it('it should keep answering the key counts and fallback key types once they are remembered', async () => {
+    await withE2ee(async (k) => {
+      const alice = await k.register('alice');
+      await upload(k, alice, { device_keys: alice.deviceKeys(), one_time_keys: alice.oneTimeKeys(4), fallback_keys: alice.fallbackKey() });
+      let since = await warm(k, alice);
+      for (let i = 0; i < 2; i++) {
+        const s = await sync(k, alice, since);
+        assert.deepEqual(s.device_one_time_keys_count, { signed_curve25519: 4 });
+        assert.deepEqual(s.device_unused_fallback_key_types, ['signed_curve25519']);
+        assert.deepEqual(s.to_device.events, []);
+        since = s.next_batch;
+      }
+    });
+  });
+
   it('it should deliver to-device messages sent after warm syncs, to a quick sync and to a held one', async () => {
     await withE2ee(async (k) => {
       const alice = await k.register('alice');

@@ -89,6 +89,12 @@ export class E2eeRepo implements E2eeStore {
     return counts;
   }
 
+  quietDevice(userId: string, deviceId: string): { otkCounts: Readonly<Record<string, number>>; fallbacks: ReadonlyMap<string, FallbackKey> } | undefined {
+    const s = this.cache.state(userId, deviceId);
+    if (!s?.inboxEmpty || !s.noPartials || !s.otkCounts || !s.fallbacks) return undefined;
+    return { otkCounts: s.otkCounts, fallbacks: s.fallbacks };
+  }
+
   async fallbackKeys(userId: string, deviceId: string): Promise<Map<string, FallbackKey>> {
     const cached = this.cache.state(userId, deviceId)?.fallbacks;
     if (cached) return new Map(cached);

@@ -56,20 +56,25 @@ export interface BuiltRooms {
 }
 
 interface Group {
+  since: number;
+  upTo: number;
+  roomId: string;
+  filter: CompiledFilter;
   at: number;
   /** The reference's room entry without its counts, or undefined when it holds something personal. */
   entry: Promise<Record<string, unknown> | undefined>;
+  /** Rooms sections made lately, newest last: members with equal counts get the same one. */
+  sections: Array<{ counts: object; rooms: RoomsSection }>;
   /** Answers made lately, newest last: the next whose other parts are equal reuses the text. */
   texts: Array<{ response: Record<string, unknown>; counts: object; text: string }>;
 }
 
-/** Answer texts kept per group: members' answers differ only in their counts and extensions' fields. */
-const TEXTS = 8;
+/** Sections and texts kept per group: members' answers differ only in their counts and extensions' fields. */
+const KEPT = 8;
 
 export class SharedAnswers {
-  private readonly groups = new Map<string, Group>();
-  private readonly filterIds = new WeakMap<CompiledFilter, number>();
-  private nextFilterId = 0;
+  /** Newest last. */
+  private readonly groups: Group[] = [];
   private reused = 0;
 
   constructor(private readonly deps: SharedAnswersDeps) {}
@@ -83,16 +88,17 @@ export class SharedAnswers {
   async rooms(s: WokenSync, build: () => Promise<BuiltRooms>): Promise<BuiltRooms> {
     const roomId = await this.plainRoom(s);
     if (roomId === undefined) return build();
-    const key = `${s.since}:${s.upTo}:${roomId}:${this.filterId(s.filter)}`;
     const now = this.deps.now();
-    const group = this.groups.get(key);
-    if (group && now - group.at <= (this.deps.shareMs ?? SHARE_MS)) {
+    const group = this.groupOf(s, roomId, now);
+    if (group) {
       const entry = await group.entry;
-      if (entry) return this.withCounts(s, roomId, entry, group);
+      if (entry) return this.withCounts(s, entry, group);
       return build();
     }
     let settle!: (entry: Record<string, unknown> | undefined) => void;
-    this.remember(key, { at: now, entry: new Promise((resolve) => (settle = resolve)), texts: [] });
+    const entry = new Promise<Record<string, unknown> | undefined>((resolve) => (settle = resolve));
+    this.groups.push({ since: s.since, upTo: s.upTo, roomId, filter: s.filter, at: now, entry, sections: [], texts: [] });
+    if (this.groups.length > GROUPS) this.groups.shift();
     try {
       const built = await build();
       settle(impersonal(built.rooms, roomId));
@@ -101,6 +107,33 @@ export class SharedAnswers {
       settle(undefined);
       throw err;
     }
+  }
+
+  /**
+   * The JSON of an answer whose rooms section came from a group: the text of an earlier answer
+   * of the group when everything but that section is equal (next_batch, account data, the
+   * extensions' fields), and the counts are equal too.
+   */
+  text(shared: NonNullable<BuiltRooms['shared']>, response: Record<string, unknown>): string {
+    const texts = shared.group.texts;
+    for (let i = texts.length - 1; i >= 0; i--) {
+      const t = texts[i];
+      if (sameJson(t.counts, shared.counts) && sameJson(t.response, response, 'rooms')) return t.text;
+    }
+    const text = JSON.stringify(response);
+    texts.push({ response, counts: shared.counts, text });
+    if (texts.length > KEPT) texts.shift();
+    return text;
+  }
+
+  /** The live group of the sync's token, position, room and filter (newest first: usually the last). */
+  private groupOf(s: WokenSync, roomId: string, now: number): Group | undefined {
+    const maxAge = this.deps.shareMs ?? SHARE_MS;
+    for (let i = this.groups.length - 1; i >= 0; i--) {
+      const g = this.groups[i];
+      if (g.since === s.since && g.upTo === s.upTo && g.roomId === roomId && g.filter === s.filter) return now - g.at <= maxAge ? g : undefined;
+    }
+    return undefined;
   }
 
   /** The room whose new events a plain sync gets, or undefined when the sync is not plain. */
@@ -123,43 +156,17 @@ export class SharedAnswers {
     return roomId;
   }
 
-  /**
-   * The JSON of an answer whose rooms section came from a group: the text of an earlier answer
-   * of the group when everything but that section serialises the same (next_batch, account
-   * data, the extensions' fields), and the counts are the same too.
-   */
-  text(shared: NonNullable<BuiltRooms['shared']>, response: Record<string, unknown>): string {
-    const texts = shared.group.texts;
-    for (let i = texts.length - 1; i >= 0; i--) {
-      const t = texts[i];
-      if (sameJson(t.counts, shared.counts) && sameJson(t.response, response, 'rooms')) return t.text;
-    }
-    const text = JSON.stringify(response);
-    texts.push({ response, counts: shared.counts, text });
-    if (texts.length > TEXTS) texts.shift();
-    return text;
-  }
-
-  private async withCounts(s: WokenSync, roomId: string, entry: Record<string, unknown>, group: Group): Promise<BuiltRooms> {
-    const counts = await this.deps.unread.forSync(s.viewer.userId, roomId, s.upTo, s.filter.room.timeline.unreadThreadNotifications);
+  private async withCounts(s: WokenSync, entry: Record<string, unknown>, group: Group): Promise<BuiltRooms> {
+    const counts = await this.deps.unread.forSync(s.viewer.userId, group.roomId, s.upTo, s.filter.room.timeline.unreadThreadNotifications);
     this.reused++;
-    return {
-      rooms: { join: { [roomId]: { ...entry, ...counts } }, invite: {}, leave: {}, knock: {} },
-      joinedRoomIds: s.roomIds,
-      shared: { group, counts },
-    };
-  }
-
-  private remember(key: string, group: Group): void {
-    this.groups.delete(key);
-    this.groups.set(key, group);
-    if (this.groups.size > GROUPS) this.groups.delete(this.groups.keys().next().value as string);
-  }
-
-  private filterId(f: CompiledFilter): number {
-    let id = this.filterIds.get(f);
-    if (id === undefined) this.filterIds.set(f, (id = this.nextFilterId++));
-    return id;
+    // Sections are only read (serialised), so members with equal counts share one.
+    let rooms = group.sections.find((x) => sameJson(x.counts, counts))?.rooms;
+    if (!rooms) {
+      rooms = { join: { [group.roomId]: { ...entry, ...counts } }, invite: {}, leave: {}, knock: {} };
+      group.sections.push({ counts, rooms });
+      if (group.sections.length > KEPT) group.sections.shift();
+    }
+    return { rooms, joinedRoomIds: s.roomIds, shared: { group, counts } };
   }
 }
 
