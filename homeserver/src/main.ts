@@ -274,6 +274,8 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
     format: toClientEvent,
     accountData: syncModule.accountData,
     onError: (err, what) => logger.error({ err }, `push: ${what} failed`),
+    // A batch's durable write goes after the answers its counts released.
+    answered: () => syncModule.notifier.drained(),
   });
   routes.push(...push.routes);
   // A sync woken by a message is built once the message is counted (its answer carries the count).

@@ -39,6 +39,8 @@ export interface PushModuleDeps {
   backoff?: Backoff;
   now?: () => number;
   onError?: (err: unknown, what: string) => void;
+  /** See PushWorkerDeps.answered. */
+  answered?: () => Promise<void>;
 }
 
 export interface PushModule {
@@ -101,6 +103,7 @@ export function createPushModule(deps: PushModuleDeps): PushModule {
     now: deps.now,
     onNotified: (users) => delivery.poke(users),
     onRead: (users) => delivery.badge(users),
+    ...(deps.answered ? { answered: deps.answered } : {}),
     onError: deps.onError,
   });
   worker.attach(deps.outputs);

@@ -397,6 +397,39 @@ test('it should give a woken sync the new unread count before the push batch is 
   });
 });
 
+test('it should write a batch after the syncs its counts released were answered, or at once when more is asked of it', async () => {
+  let answer = () => {};
+  await withPushServer({ answered: () => new Promise<void>((resolve) => (answer = resolve)) }, async (h) => {
+    const [alice, bob] = [h.user('alice'), h.user('bob')];
+    const roomId = await roomWith(h, alice, [bob]);
+    await h.settle();
+    const stored = (u: TestUser) => new NotificationsRepo(h.db).ofUser(u.userId, { limit: 10, newestFirst: false });
+
+    await h.send(alice, roomId, text('one'));
+    await h.push.worker.countedUpTo(h.stream.persisted, 10_000);
+    assert.equal((await counts(h, bob, roomId)).notification_count, 1, 'counted');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await stored(bob)).length, 0, 'not written while the answers are going');
+    answer();
+    await h.settle();
+    assert.equal((await stored(bob)).length, 1, 'written once they went');
+
+    // A new event ends the wait: the first batch is written before the second is counted.
+    await h.send(alice, roomId, text('two'));
+    await h.push.worker.countedUpTo(h.stream.persisted, 10_000);
+    await h.send(alice, roomId, text('three'));
+    await h.push.worker.countedUpTo(h.stream.persisted, 10_000);
+    assert.equal((await counts(h, bob, roomId)).notification_count, 3);
+    assert.deepEqual((await stored(bob)).length, 2, '"two" was written when "three" came');
+    // GET /notifications asks for everything durable: the wait ends at once.
+    const t0 = Date.now();
+    const list = await h.call('GET', `${C}/notifications`, { token: bob.token });
+    assert.equal(list.json.notifications.length, 3);
+    assert.ok(Date.now() - t0 < 1_000, `took ${Date.now() - t0} ms`);
+    assert.deepEqual(h.errors, []);
+  });
+});
+
 test('it should count a message once when the push batch write fails and is retried', async () => {
   await withPushServer({}, async (h) => {
     const [alice, bob] = [h.user('alice'), h.user('bob')];

@@ -28,6 +28,8 @@ const BATCH = 200;
 /** How long a /sync waits for the worker to count events it is about to return. */
 const CATCH_UP_WAIT_MS = 1_000;
 const RETRY_MS = 1_000;
+/** Longest a batch's durable write waits for the answers its counts released (see PushWorkerDeps.answered). */
+const WRITE_DEFER_MS = 2_000;
 /** Above this many users with their own rules (plus users an event names), read the member list instead. */
 const MAX_CANDIDATES = 64;
 
@@ -47,6 +49,13 @@ export interface PushWorkerDeps {
   stream: { readonly persisted: number };
   serverName: string;
   now?: () => number;
+  /**
+   * Resolves when the /syncs a batch's counts released have had their turn (the sync
+   * notifier's `drained`): the batch's durable write, which none of their answers waits for,
+   * then goes after them. The worker stops waiting when new events arrive or after
+   * WRITE_DEFER_MS. Absent: the write follows the counts at once.
+   */
+  answered?: () => Promise<void>;
   /** Users who got new notifications (push delivery). */
   onNotified?: (userIds: string[]) => void;
   /** Users whose unread counts went down (badge updates). */
@@ -79,6 +88,10 @@ export class PushWorker {
   private readonly countedWaiters = new PositionWaiters();
   private idle: Promise<void> = Promise.resolve();
   private readonly now: () => number;
+  /** Resolves a deferred write's wait when new events arrive (see PushWorkerDeps.answered). */
+  private poked: (() => void) | undefined;
+  /** A poke since the current batch began: its write is not deferred. */
+  private urgent = false;
 
   constructor(private readonly deps: PushWorkerDeps) {
     this.now = deps.now ?? Date.now;
@@ -120,7 +133,8 @@ export class PushWorker {
    */
   countedUpTo(upTo: number, maxWaitMs = CATCH_UP_WAIT_MS): Promise<void> {
     if (this.counted >= upTo || !this.started || this.closed) return Promise.resolve();
-    this.poke();
+    // Not urgent: its events are new ones, whose own poke ended any deferred write.
+    this.run(false);
     return this.countedWaiters.wait(upTo, maxWaitMs);
   }
 
@@ -137,6 +151,7 @@ export class PushWorker {
   /** Stop after the batch in flight. */
   async close(): Promise<void> {
     this.closed = true;
+    this.poked?.();
     clearTimeout(this.retryTimer);
     await this.idle;
     for (const r of this.receipts.splice(0)) r.done.resolve();
@@ -144,9 +159,18 @@ export class PushWorker {
     this.countedWaiters.releaseAll();
   }
 
+  /** There is work: new events, a receipt, or a wait for the durable position (a deferred write goes at once). */
   poke(): void {
+    this.run(true);
+  }
+
+  private run(urgent: boolean): void {
     if (!this.started || this.closed) return;
     this.wanted = true;
+    if (urgent) {
+      this.urgent = true;
+      this.poked?.();
+    }
     if (this.running) return;
     this.running = true;
     this.idle = this.loop().finally(() => {
@@ -175,6 +199,7 @@ export class PushWorker {
 
   /** One batch; true when more events may be waiting. */
   private async runBatch(): Promise<boolean> {
+    this.urgent = false;
     const target = this.deps.stream.persisted;
     const events = this.cursor < target ? await this.deps.reader.eventsSince(this.cursor, target, BATCH) : [];
     const receipts = this.receipts.splice(0);
@@ -201,7 +226,10 @@ export class PushWorker {
         if (ev && ev.roomId === r.roomId && ev.stream > 0) await tx.markRead(r.userId, r.roomId, r.thread, ev.stream, true);
       }
       if (events.length > 0) this.deps.repo.setCursor(tx.batch, newCursor);
-      await tx.commit(() => this.advanceCounted(newCursor));
+      await tx.commit(
+        () => this.advanceCounted(newCursor),
+        () => this.answered(),
+      );
     } catch (err) {
       // Receipts are retried by their callers; events stay after the cursor and are retried here.
       for (const r of receipts) r.done.reject(err);
@@ -212,6 +240,25 @@ export class PushWorker {
     if (tx.notified.size > 0) this.deps.onNotified?.([...tx.notified]);
     if (tx.read.size > 0) this.deps.onRead?.([...tx.read]);
     return more;
+  }
+
+  /** See PushWorkerDeps.answered: resolves once the answers went, new events came, the worker closes, or WRITE_DEFER_MS passed. */
+  private async answered(): Promise<void> {
+    const answered = this.deps.answered;
+    if (!answered) return;
+    // A turn first: the syncs the counts released are queued for their answers once it ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.urgent || this.closed) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, WRITE_DEFER_MS);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.poked = done;
+      answered().then(done, done);
+    });
+    this.poked = undefined;
   }
 
   private advance(cursor: number): void {
@@ -353,6 +400,8 @@ class CountsTx {
   private readonly withRow = new Set<string>();
   /** Pairs whose first positions row this batch writes: nothing was ever counted for them before. */
   private readonly fresh = new Set<string>();
+  /** This batch's notifications, staged into the batch only when it is written (see commit). */
+  private readonly events: EventNotifications[] = [];
 
   constructor(
     private readonly repo: NotificationsRepo,
@@ -360,7 +409,7 @@ class CountsTx {
   ) {}
 
   async addNotifications(n: EventNotifications): Promise<void> {
-    this.repo.addNotifications(this.batch, n);
+    this.events.push(n);
     // Each pair gets a positions row with its first notification, so a user's rooms with
     // notifications can be listed (badge counts); the cache remembers which pairs have one.
     const unknown = n.recipients.filter((r) => !this.cache.hasRow(r.userId, n.roomId) && !this.withRow.has(pairKey(r.userId, n.roomId)));
@@ -411,11 +460,18 @@ class CountsTx {
     }
   }
 
-  /** Counts into the cache, `counted()`, then the write; the cache drops the batch's pairs if it fails. */
-  async commit(counted: () => void): Promise<void> {
+  /**
+   * Counts into the cache, `counted()`, then — once `beforeWrite` resolves — the notification
+   * rows and the write; the cache drops the batch's pairs if it fails.
+   */
+  async commit(counted: () => void, beforeWrite: () => Promise<void>): Promise<void> {
     const touched = () => [...new Set([...this.added.keys(), ...this.working.keys()])].map(splitPair);
     await this.cache.commit(
-      () => this.repo.commit(this.batch),
+      async () => {
+        await beforeWrite();
+        for (const n of this.events) this.repo.addNotifications(this.batch, n);
+        await this.repo.commit(this.batch);
+      },
       () => {
         for (const [k, a] of this.added) {
           if (this.working.has(k)) continue;

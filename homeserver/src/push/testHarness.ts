@@ -36,7 +36,7 @@ export interface PushHarness {
   settle(): Promise<void>;
 }
 
-export type HarnessOptions = Partial<Pick<PushModuleDeps, 'fetch' | 'backoff' | 'legacyMentionRules' | 'now'>>;
+export type HarnessOptions = Partial<Pick<PushModuleDeps, 'fetch' | 'backoff' | 'legacyMentionRules' | 'now' | 'answered'>>;
 
 export async function withPushServer(opts: HarnessOptions, fn: (h: PushHarness) => Promise<void>): Promise<void> {
   const storage = await openTestStorage({ prefix: 'parley-push-' });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SyncNotifier, type StreamWatch } from './notifier.js';
+import { SyncNotifier, WAKE_SLICE, type StreamWatch } from './notifier.js';
 
 /** A stream whose readable position the test moves by hand. */
 class ManualStream implements StreamWatch {
@@ -69,6 +69,20 @@ describe('sync notifier', () => {
     assert.equal(notifier.quiet('@a:x', [], 13), true);
     notifier.notify(25, { rooms: ['!r:x'] });
     assert.equal(notifier.quiet('@b:x', ['!r:x'], 20), false, 'announced, not yet readable');
+    notifier.close();
+  });
+
+  it('it should tell when every woken sync has had its turn', async () => {
+    const { stream, notifier } = setup();
+    assert.equal(await Promise.race([notifier.drained().then(() => 'drained'), new Promise((r) => setTimeout(() => r('waiting'), 50))]), 'drained', 'nothing queued');
+    let released = 0;
+    const n = WAKE_SLICE * 4;
+    for (let i = 0; i < n; i++) void notifier.wait({ userId: `@u${i}:x`, roomIds: ['!big:x'], since: 10, timeoutMs: 10_000 }).then(() => released++);
+    stream.persisted = 11;
+    notifier.notify(11, { rooms: ['!big:x'] });
+    const drained = notifier.drained().then(() => released);
+    assert.equal(released, 0, 'released in later turns');
+    assert.equal(await drained, n, 'every one released first');
     notifier.close();
   });
 

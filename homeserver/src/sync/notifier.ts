@@ -76,6 +76,8 @@ export class SyncNotifier {
 
   /** See setReadyGate. */
   private ready: ReadyGate | undefined;
+  /** Waiting for the release queue to empty (see `drained`). */
+  private drainWaiters: Array<() => void> = [];
 
   constructor(
     private readonly stream: StreamWatch,
@@ -116,6 +118,16 @@ export class SyncNotifier {
    */
   setReadyGate(gate: ReadyGate): void {
     this.ready = gate;
+  }
+
+  /**
+   * Resolves once no woken sync waits for its turn (the release queue is empty, and the last
+   * slice had its turn): work that can wait, such as the push worker's durable write, goes
+   * after the answers a large room's message released.
+   */
+  drained(): Promise<void> {
+    if (this.releaseHead >= this.releasing.length) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
   /** Number of requests currently held. */
@@ -273,6 +285,14 @@ export class SyncNotifier {
     if (end === q.length) {
       this.releasing = [];
       this.releaseHead = 0;
+      // After this slice's builds, which continue in later turns of the queue.
+      if (this.drainWaiters.length > 0) {
+        const waiters = this.drainWaiters;
+        this.drainWaiters = [];
+        setImmediate(() => {
+          for (const w of waiters) w();
+        });
+      }
     } else if (this.releaseHead > 4096 && this.releaseHead * 2 > q.length) {
       this.releasing = q.slice(this.releaseHead);
       this.releaseHead = 0;
