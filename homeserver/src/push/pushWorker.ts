@@ -90,8 +90,10 @@ export class PushWorker {
   private readonly now: () => number;
   /** Resolves a deferred write's wait when new events arrive (see PushWorkerDeps.answered). */
   private poked: (() => void) | undefined;
-  /** A poke since the current batch began: its write is not deferred. */
+  /** Work beyond the current batch came: its write is not deferred. */
   private urgent = false;
+  /** The readable position the current batch read events up to. */
+  private batchTarget = 0;
 
   constructor(private readonly deps: PushWorkerDeps) {
     this.now = deps.now ?? Date.now;
@@ -100,7 +102,7 @@ export class PushWorker {
   /** Listen for new events (the listener only wakes the worker). */
   attach(outputs: RoomOutputs): void {
     outputs.subscribe((out) => {
-      if (out.kind === 'new_event') this.poke();
+      if (out.kind === 'new_event') this.poke(out.event.stream);
     });
   }
 
@@ -159,9 +161,12 @@ export class PushWorker {
     this.countedWaiters.releaseAll();
   }
 
-  /** There is work: new events, a receipt, or a wait for the durable position (a deferred write goes at once). */
-  poke(): void {
-    this.run(true);
+  /**
+   * There is work: a new event at `pos`, a receipt, or a wait for the durable position. A
+   * deferred write then goes at once, unless the work is an event the batch already read.
+   */
+  poke(pos?: number): void {
+    this.run(pos === undefined || pos > this.batchTarget);
   }
 
   private run(urgent: boolean): void {
@@ -201,6 +206,7 @@ export class PushWorker {
   private async runBatch(): Promise<boolean> {
     this.urgent = false;
     const target = this.deps.stream.persisted;
+    this.batchTarget = target;
     const events = this.cursor < target ? await this.deps.reader.eventsSince(this.cursor, target, BATCH) : [];
     const receipts = this.receipts.splice(0);
     // Only an empty read proves nothing is left below `target` (a short page may just have had gaps).
