@@ -7,6 +7,8 @@ import { toClientEvent } from '../events/clientEvent.js';
 import { RoomOutputs } from '../events/outputs.js';
 import { key } from '../storage/keys.js';
 import { NotificationsRepo } from '../storage/notificationsRepo.js';
+import { compileFilter } from '../sync/filterMatch.js';
+import { decodeToken } from '../sync/token.js';
 import { unreadForSync } from './counts.js';
 import { createPushModule } from './pushModule.js';
 import { C, withPushServer, type PushHarness, type TestUser } from './testHarness.js';
@@ -427,6 +429,34 @@ test('it should write a batch after the syncs its counts released were answered,
     assert.equal(list.json.notifications.length, 3);
     assert.ok(Date.now() - t0 < 1_000, `took ${Date.now() - t0} ms`);
     assert.deepEqual(h.errors, []);
+  });
+});
+
+test('it should defer the write also when a woken sync started the worker before the event reached it', async () => {
+  let answer = () => {};
+  await withPushServer({ answered: () => new Promise<void>((resolve) => (answer = resolve)) }, async (h) => {
+    const [alice, bob] = [h.user('alice'), h.user('bob')];
+    const roomId = await roomWith(h, alice, [bob]);
+    await h.settle();
+    // As main.ts wires it: a sync woken by a message is released once the message is counted.
+    h.sync.notifier.setReadyGate((pos) => h.push.worker.countedUpTo(pos));
+    const viewer = { userId: bob.userId, deviceId: bob.deviceId };
+    const syncOf = (since: number | undefined, timeoutMs: number) => h.sync.sync.sync({ viewer, since, fullState: false, filter: compileFilter(undefined), timeoutMs });
+    const first = await syncOf(undefined, 0);
+    const since = decodeToken((first as { next_batch: string }).next_batch);
+    const held = syncOf(since, 10_000);
+    await new Promise((r) => setTimeout(r, 50));
+
+    await h.send(alice, roomId, text('one'));
+    const woken = await held;
+    const answerText = JSON.stringify(woken);
+    assert.ok(answerText.includes('"notification_count":1'), answerText);
+    await new Promise((r) => setTimeout(r, 50));
+    const stored = () => new NotificationsRepo(h.db).ofUser(bob.userId, { limit: 10, newestFirst: false });
+    assert.equal((await stored()).length, 0, 'deferred');
+    answer();
+    await h.settle();
+    assert.equal((await stored()).length, 1);
   });
 });
 
