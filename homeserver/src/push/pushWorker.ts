@@ -5,10 +5,11 @@
 // the read positions that moved and the new cursor. The in-memory counts (countsCache.ts)
 // take the batch just before that write, so the /syncs a message wakes need not wait for
 // its fsync: they are recomputed the same from the durable events after a crash, and
-// dropped if the write fails. Read receipts go through the same loop, so counts
-// have a single writer. Recipients with the default rules share one evaluation per event
-// (sharedEvaluation.ts). After a crash the worker resumes from its durable cursor;
-// nothing is evaluated twice.
+// dropped if the write fails. The write itself waits until those /syncs have been answered
+// (unless more work comes): in a large room its rows would otherwise delay every answer.
+// Read receipts go through the same loop, so counts have a single writer. Recipients with
+// the default rules share one evaluation per event (sharedEvaluation.ts). After a crash
+// the worker resumes from its durable cursor; nothing is evaluated twice.
 // Spec: client-server-api/modules/push.md "Server behaviour", "Receiving notifications",
 // "Marking notifications as read".
 import { serverNameOf } from '@parley/federation/core/ids';
@@ -52,8 +53,9 @@ export interface PushWorkerDeps {
   /**
    * Resolves when the /syncs a batch's counts released have had their turn (the sync
    * notifier's `drained`): the batch's durable write, which none of their answers waits for,
-   * then goes after them. The worker stops waiting when new events arrive or after
-   * WRITE_DEFER_MS. Absent: the write follows the counts at once.
+   * then goes after them. The worker stops waiting when more work comes (new events, a
+   * receipt, a wait for the durable position) or after WRITE_DEFER_MS. Absent: the write
+   * follows the counts at once.
    */
   answered?: () => Promise<void>;
   /** Users who got new notifications (push delivery). */
@@ -88,7 +90,7 @@ export class PushWorker {
   private readonly countedWaiters = new PositionWaiters();
   private idle: Promise<void> = Promise.resolve();
   private readonly now: () => number;
-  /** Resolves a deferred write's wait when new events arrive (see PushWorkerDeps.answered). */
+  /** Ends a deferred write's wait when more work comes (see PushWorkerDeps.answered). */
   private poked: (() => void) | undefined;
   /** Work beyond the current batch came: its write is not deferred. */
   private urgent = false;

@@ -12,7 +12,8 @@
 // same room entry apart from their counts: the first builds in full, and, if its entry has
 // nothing personal in it, the others reuse it with their own counts — for SHARE_MS at most,
 // so that `unsigned.age` stays close to the truth. Everything else of the answer (account
-// data, to-device, device lists, presence, key counts) is built per sync as before.
+// data, to-device, device lists, presence, key counts) is built per sync as before; an
+// answer equal to an earlier one of its group is sent as that one's JSON text.
 import type { StoredEvent } from '../rooms/types.js';
 import type { CompiledFilter } from './filterMatch.js';
 import type { SyncNotifier } from './notifier.js';
