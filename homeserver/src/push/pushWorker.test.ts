@@ -399,22 +399,31 @@ test('it should give a woken sync the new unread count before the push batch is 
   });
 });
 
-test('it should write a batch after the syncs its counts released were answered, or at once when more is asked of it', async () => {
+/** alice and bob in a room, on a server whose push writes wait for `answer()` (PushWorkerDeps.answered). */
+async function withDeferredWrites(
+  fn: (h: PushHarness, t: { alice: TestUser; bob: TestUser; roomId: string; answer: () => void; stored: () => Promise<unknown[]> }) => Promise<void>,
+): Promise<void> {
   let answer = () => {};
   await withPushServer({ answered: () => new Promise<void>((resolve) => (answer = resolve)) }, async (h) => {
     const [alice, bob] = [h.user('alice'), h.user('bob')];
     const roomId = await roomWith(h, alice, [bob]);
     await h.settle();
-    const stored = (u: TestUser) => new NotificationsRepo(h.db).ofUser(u.userId, { limit: 10, newestFirst: false });
+    const stored = () => new NotificationsRepo(h.db).ofUser(bob.userId, { limit: 10, newestFirst: false });
+    await fn(h, { alice, bob, roomId, answer: () => answer(), stored });
+  });
+}
+
+test('it should write a batch after the syncs its counts released were answered, or at once when more is asked of it', async () => {
+  await withDeferredWrites(async (h, { alice, bob, roomId, answer, stored }) => {
 
     await h.send(alice, roomId, text('one'));
     await h.push.worker.countedUpTo(h.stream.persisted, 10_000);
     assert.equal((await counts(h, bob, roomId)).notification_count, 1, 'counted');
     await new Promise((r) => setTimeout(r, 50));
-    assert.equal((await stored(bob)).length, 0, 'not written while the answers are going');
+    assert.equal((await stored()).length, 0, 'not written while the answers are going');
     answer();
     await h.settle();
-    assert.equal((await stored(bob)).length, 1, 'written once they went');
+    assert.equal((await stored()).length, 1, 'written once they went');
 
     // A new event ends the wait: the first batch is written before the second is counted.
     await h.send(alice, roomId, text('two'));
@@ -422,7 +431,7 @@ test('it should write a batch after the syncs its counts released were answered,
     await h.send(alice, roomId, text('three'));
     await h.push.worker.countedUpTo(h.stream.persisted, 10_000);
     assert.equal((await counts(h, bob, roomId)).notification_count, 3);
-    assert.deepEqual((await stored(bob)).length, 2, '"two" was written when "three" came');
+    assert.deepEqual((await stored()).length, 2, '"two" was written when "three" came');
     // GET /notifications asks for everything durable: the wait ends at once.
     const t0 = Date.now();
     const list = await h.call('GET', `${C}/notifications`, { token: bob.token });
@@ -432,12 +441,22 @@ test('it should write a batch after the syncs its counts released were answered,
   });
 });
 
-test('it should defer the write also when a woken sync started the worker before the event reached it', async () => {
-  let answer = () => {};
-  await withPushServer({ answered: () => new Promise<void>((resolve) => (answer = resolve)) }, async (h) => {
+test('it should not defer a write that a receipt or a wait for the durable position asked for', async () => {
+  await withPushServer({ answered: () => new Promise<void>(() => {}) }, async (h) => {
+    const t0 = Date.now();
     const [alice, bob] = [h.user('alice'), h.user('bob')];
     const roomId = await roomWith(h, alice, [bob]);
     await h.settle();
+    const id = await h.send(alice, roomId, text('one'));
+    await h.push.worker.caughtUp(h.stream.persisted, 10_000);
+    await h.push.worker.receiptMoved(bob.userId, roomId, id, undefined);
+    assert.ok(Date.now() - t0 < 1_000, `took ${Date.now() - t0} ms`);
+    assert.equal((await counts(h, bob, roomId)).notification_count, 0, 'read');
+  });
+});
+
+test('it should defer the write also when a woken sync started the worker before the event reached it', async () => {
+  await withDeferredWrites(async (h, { alice, bob, roomId, answer, stored }) => {
     // As main.ts wires it: a sync woken by a message is released once the message is counted.
     h.sync.notifier.setReadyGate((pos) => h.push.worker.countedUpTo(pos));
     const viewer = { userId: bob.userId, deviceId: bob.deviceId };
@@ -452,7 +471,6 @@ test('it should defer the write also when a woken sync started the worker before
     const answerText = JSON.stringify(woken);
     assert.ok(answerText.includes('"notification_count":1'), answerText);
     await new Promise((r) => setTimeout(r, 50));
-    const stored = () => new NotificationsRepo(h.db).ofUser(bob.userId, { limit: 10, newestFirst: false });
     assert.equal((await stored()).length, 0, 'deferred');
     answer();
     await h.settle();

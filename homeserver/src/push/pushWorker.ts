@@ -236,7 +236,8 @@ export class PushWorker {
       if (events.length > 0) this.deps.repo.setCursor(tx.batch, newCursor);
       await tx.commit(
         () => this.advanceCounted(newCursor),
-        () => this.answered(),
+        // Receipts in the batch are waited on: their write is not deferred.
+        () => (receipts.length > 0 ? Promise.resolve() : this.answered()),
       );
     } catch (err) {
       // Receipts are retried by their callers; events stay after the cursor and are retried here.
@@ -256,7 +257,8 @@ export class PushWorker {
     if (!answered) return;
     // A turn first: the syncs the counts released are queued for their answers once it ends.
     await new Promise((resolve) => setImmediate(resolve));
-    if (this.urgent || this.closed) return;
+    // Someone waits for the durable position (GET /notifications; a poke before this batch began).
+    if (this.urgent || this.closed || this.durableWaiters.waiting) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, WRITE_DEFER_MS);
       function done() {
@@ -556,6 +558,10 @@ class PositionWaiters {
 
   releaseAll(): void {
     for (const p of [...this.groups.keys()]) this.release(p);
+  }
+
+  get waiting(): boolean {
+    return this.groups.size > 0;
   }
 
   private release(pos: number): void {

@@ -38,6 +38,14 @@ async function assertAsIfBuiltAlone(h: Harness, since: Map<TestUser, string>, wo
   }
 }
 
+/** alice's public room, with bob and carol in it. */
+async function threeInARoom(h: Harness): Promise<{ alice: TestUser; bob: TestUser; carol: TestUser; roomId: string }> {
+  const [alice, bob, carol] = ['alice', 'bob', 'carol'].map((n) => h.user(n));
+  const roomId = await h.createRoom(alice, { preset: 'public_chat' });
+  for (const u of [bob, carol]) await h.rooms.membership.join(u.userId, roomId);
+  return { alice, bob, carol, roomId };
+}
+
 const bodies = (answer: Json, roomId: string): string[] => (answer.rooms.join[roomId]?.timeline.events ?? []).map((e: Json) => e.content.body);
 
 describe('woken /syncs sharing their rooms section', () => {
@@ -128,9 +136,7 @@ describe('woken /syncs sharing their rooms section', () => {
   it('it should share between users who uploaded the same filter', async () => {
     await withSyncServer(
       async (h) => {
-        const [alice, bob, carol] = ['alice', 'bob', 'carol'].map((n) => h.user(n));
-        const roomId = await h.createRoom(alice, { preset: 'public_chat' });
-        for (const u of [bob, carol]) await h.rooms.membership.join(u.userId, roomId);
+        const { alice, bob, carol, roomId } = await threeInARoom(h);
         const ids: string[] = [];
         for (const u of [bob, carol]) {
           const res = await h.call('POST', `${C}/user/${encodeURIComponent(u.userId)}/filter`, { token: u.token, body: { room: { timeline: { limit: 5 } } } });
@@ -158,9 +164,7 @@ describe('woken /syncs sharing their rooms section', () => {
   it('it should not share when the new events include a state event', async () => {
     await withSyncServer(
       async (h) => {
-        const [alice, bob, carol] = ['alice', 'bob', 'carol'].map((n) => h.user(n));
-        const roomId = await h.createRoom(alice, { preset: 'public_chat' });
-        for (const u of [bob, carol]) await h.rooms.membership.join(u.userId, roomId);
+        const { alice, bob, carol, roomId } = await threeInARoom(h);
         const since = await tokens(h, [bob, carol]);
 
         await h.rooms.events.setState(alice, roomId, 'm.room.name', '', { name: 'Renamed' });
