@@ -1,9 +1,21 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, parseBind } from './config.js';
+
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** The path of a config file `name` in a temporary directory, removed after these tests. */
+function configPath(name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-cfg-'));
+  dirs.push(dir);
+  return join(dir, name);
+}
 
 test('it should run the trial default without a config file: localhost, ./data, 127.0.0.1:8008, open registration', () => {
   const c = loadConfig({});
@@ -15,8 +27,7 @@ test('it should run the trial default without a config file: localhost, ./data, 
 });
 
 test('it should read a YAML file with registration closed by default and let flags override it', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'parley-cfg-'));
-  const file = join(dir, 'parley.yaml');
+  const file = configPath('parley.yaml');
   writeFileSync(file, 'server_name: hr.example.org\nlisteners:\n  - bind: 0.0.0.0:8448\nlog:\n  level: warn\n');
   const c = loadConfig({ config: file });
   assert.equal(c.server_name, 'hr.example.org');
@@ -30,8 +41,7 @@ test('it should read a YAML file with registration closed by default and let fla
 });
 
 test('it should refuse unknown keys and wrong types, naming the key', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'parley-cfg-'));
-  const file = join(dir, 'bad.yaml');
+  const file = configPath('bad.yaml');
   writeFileSync(file, 'server_nmae: x\n');
   assert.throws(() => loadConfig({ config: file }), /server_nmae|Unrecognized/);
   writeFileSync(file, 'rate_limit:\n  enabled: "yes"\n');
@@ -61,8 +71,7 @@ test('it should default the media section as Synapse does: 50 MiB uploads, froze
   assert.equal(m.legacy_unauthenticated, false);
   assert.equal(m.url_preview_enabled, false);
   assert.deepEqual(m.url_preview_ip_range_whitelist, []);
-  const dir = mkdtempSync(join(tmpdir(), 'parley-cfg-'));
-  const file = join(dir, 'media.yaml');
+  const file = configPath('media.yaml');
   writeFileSync(file, 'media:\n  url_preview_enabled: true\n  url_preview_ip_range_whitelist: ["10.1.0.0/16"]\n');
   assert.deepEqual(loadConfig({ config: file }).media.url_preview_ip_range_whitelist, ['10.1.0.0/16']);
   writeFileSync(file, 'media:\n  url_preview_ip_range_blacklist: ["intranet.example"]\n');
@@ -74,8 +83,7 @@ test('it should default federation to on with the public IP blocklist, and add e
   assert.equal(f.enabled, true);
   assert.equal(f.ip_range_blocklist, undefined, 'unset means the built-in list of private ranges');
   assert.deepEqual(f.notaries, []);
-  const dir = mkdtempSync(join(tmpdir(), 'parley-cfg-'));
-  const file = join(dir, 'fed.yaml');
+  const file = configPath('fed.yaml');
   writeFileSync(
     file,
     'federation:\n  ca_files: [/etc/a.pem]\n  ip_range_allowlist: ["127.0.0.1/32"]\n  address_overrides: {"hr.corp": "10.0.0.5:8448"}\n',
@@ -90,8 +98,7 @@ test('it should default federation to on with the public IP blocklist, and add e
 test('it should hash passwords at scrypt cost 2^15 by default and refuse a weak cost unless allow_weak is set', () => {
   const c = loadConfig({});
   assert.deepEqual(c.password_hashing, { scrypt_log_n: 15, allow_weak: false, max_concurrent: 2 });
-  const dir = mkdtempSync(join(tmpdir(), 'parley-cfg-'));
-  const file = join(dir, 'hash.yaml');
+  const file = configPath('hash.yaml');
   writeFileSync(file, 'password_hashing:\n  scrypt_log_n: 10\n');
   assert.throws(() => loadConfig({ config: file }), /password_hashing\.scrypt_log_n.*allow_weak/);
   writeFileSync(file, 'password_hashing:\n  scrypt_log_n: 10\n  allow_weak: true\n  max_concurrent: 1\n');
