@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { watchReads } from '../testing/storage.js';
-import { C1, C3, enc, withMessagingServer } from './testHarness.js';
+import { bobInAlicesRoom, C1, C3, enc, withMessagingServer } from './testHarness.js';
 
 const edit = (target: string, body: string) => ({
   msgtype: 'm.text',
@@ -14,10 +14,7 @@ const inThread = (root: string, body: string) => ({ msgtype: 'm.text', body, 'm.
 
 test('it should bundle the latest edit into unsigned.m.relations without changing the original content', async () => {
   await withMessagingServer(async (h) => {
-    const alice = h.user('alice');
-    const bob = h.user('bob');
-    const roomId = await h.createRoom(alice, { preset: 'public_chat' });
-    await h.rooms.membership.join(bob.userId, roomId);
+    const { alice, bob, roomId } = await bobInAlicesRoom(h);
     const original = await h.message(alice, roomId, 'I like cake');
     await h.send(alice, roomId, edit(original, 'I like chocolate cake'));
     const latest = (await h.send(alice, roomId, edit(original, 'I like chocolate cake a lot'))).json.event_id;
@@ -108,10 +105,7 @@ test('it should page through relations newest first with next_batch, filter by t
 
 test('it should summarise a thread on its root and list threads by latest activity', async () => {
   await withMessagingServer(async (h) => {
-    const alice = h.user('alice');
-    const bob = h.user('bob');
-    const roomId = await h.createRoom(alice, { preset: 'public_chat' });
-    await h.rooms.membership.join(bob.userId, roomId);
+    const { alice, bob, roomId } = await bobInAlicesRoom(h);
     const rootA = await h.message(alice, roomId, 'thread A');
     const rootB = await h.message(alice, roomId, 'thread B');
     await h.send(bob, roomId, inThread(rootA, 'a1'));
@@ -149,10 +143,7 @@ test('it should summarise a thread on its root and list threads by latest activi
 
 test('it should hide ignored users\u2019 messages from /sync and /messages but keep their state events', async () => {
   await withMessagingServer(async (h) => {
-    const alice = h.user('alice');
-    const bob = h.user('bob');
-    const roomId = await h.createRoom(alice, { preset: 'public_chat' });
-    await h.rooms.membership.join(bob.userId, roomId);
+    const { alice, bob, roomId } = await bobInAlicesRoom(h);
     const put = await h.call('PUT', `${C3}/user/${enc(alice.userId)}/account_data/m.ignored_user_list`, {
       token: alice.token,
       body: { ignored_users: { [bob.userId]: {} } },
@@ -196,10 +187,7 @@ test('it should accept threaded receipts for events in the thread and refuse the
 
 test('it should serve a message made here to the next /sync without probing the relations index, and bundle an edit made afterwards', async () => {
   await withMessagingServer(async (h) => {
-    const alice = h.user('alice');
-    const bob = h.user('bob');
-    const roomId = await h.createRoom(alice, { preset: 'public_chat' });
-    await h.rooms.membership.join(bob.userId, roomId);
+    const { alice, bob, roomId } = await bobInAlicesRoom(h);
     const since = (await h.call('GET', `${C3}/sync`, { token: bob.token })).json.next_batch;
     const original = await h.message(alice, roomId, 'new here');
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ReportsRepo } from '../storage/reportsRepo.js';
-import { C1, C3, enc, withMessagingServer } from './testHarness.js';
+import { bobInAlicesRoom, C1, C3, enc, withMessagingServer } from './testHarness.js';
 
 test('it should upgrade a room: new room with predecessor and copied state, tombstone and silenced old room, alias moved', async () => {
   await withMessagingServer(async (h) => {
@@ -98,10 +98,7 @@ test('it should let members of an allowed room join a restricted room, and refus
 
 test('it should store reports of visible events and rooms, and 404 for events the reporter cannot see', async () => {
   await withMessagingServer(async (h) => {
-    const alice = h.user('alice');
-    const bob = h.user('bob');
-    const roomId = await h.createRoom(alice, { preset: 'public_chat' });
-    await h.rooms.membership.join(bob.userId, roomId);
+    const { alice, bob, roomId } = await bobInAlicesRoom(h);
     const bad = await h.message(alice, roomId, 'something nasty');
     const r = await h.call('POST', `${C3}/rooms/${enc(roomId)}/report/${enc(bad)}`, { token: bob.token, body: { reason: 'nasty', score: -100 } });
     assert.equal(r.status, 200);

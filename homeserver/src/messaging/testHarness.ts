@@ -69,3 +69,12 @@ export async function withMessagingServer(fn: (h: Harness) => Promise<void>): Pr
 }
 
 export const enc = encodeURIComponent;
+
+/** alice's public room, bob joined to it. */
+export async function bobInAlicesRoom(h: Harness): Promise<{ alice: TestUser; bob: TestUser; roomId: string }> {
+  const alice = h.user('alice');
+  const bob = h.user('bob');
+  const roomId = await h.createRoom(alice, { preset: 'public_chat' });
+  await h.rooms.membership.join(bob.userId, roomId);
+  return { alice, bob, roomId };
+}

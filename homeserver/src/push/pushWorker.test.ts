@@ -370,12 +370,18 @@ function gatePushWrites(h: PushHarness, mode: 'hold' | 'fail-once') {
   return { open, held: () => held, restore: () => (h.db.write = write) };
 }
 
+/** alice's room with bob in it, and one message of alice's that bob has not read. */
+async function bobWithOneUnread(h: PushHarness): Promise<{ alice: TestUser; bob: TestUser; roomId: string }> {
+  const [alice, bob] = [h.user('alice'), h.user('bob')];
+  const roomId = await roomWith(h, alice, [bob]);
+  await h.send(alice, roomId, text('one'));
+  assert.equal((await counts(h, bob, roomId)).notification_count, 1);
+  return { alice, bob, roomId };
+}
+
 test('it should give a woken sync the new unread count before the push batch is durable, and /notifications once it is', async () => {
   await withPushServer({}, async (h) => {
-    const [alice, bob] = [h.user('alice'), h.user('bob')];
-    const roomId = await roomWith(h, alice, [bob]);
-    await h.send(alice, roomId, text('one'));
-    assert.equal((await counts(h, bob, roomId)).notification_count, 1);
+    const { alice, bob, roomId } = await bobWithOneUnread(h);
 
     const gate = gatePushWrites(h, 'hold');
     try {
@@ -480,10 +486,7 @@ test('it should defer the write also when a woken sync started the worker before
 
 test('it should count a message once when the push batch write fails and is retried', async () => {
   await withPushServer({}, async (h) => {
-    const [alice, bob] = [h.user('alice'), h.user('bob')];
-    const roomId = await roomWith(h, alice, [bob]);
-    await h.send(alice, roomId, text('one'));
-    assert.equal((await counts(h, bob, roomId)).notification_count, 1);
+    const { alice, bob, roomId } = await bobWithOneUnread(h);
 
     const gate = gatePushWrites(h, 'fail-once');
     await h.send(alice, roomId, text('two'));
