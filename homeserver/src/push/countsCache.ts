@@ -17,11 +17,6 @@ type Repo = Pick<NotificationsRepo, 'positions' | 'roomNotificationsAfter'>;
 const pairs = new PairKeys();
 export const pairKey = (userId: string, roomId: string): string => pairs.of(userId, roomId);
 
-export function splitPair(k: string): [userId: string, roomId: string] {
-  const i = k.indexOf('\u0000');
-  return [k.slice(0, i), k.slice(i + 1)];
-}
-
 /** Counts with every thread's read position and nothing counted yet. */
 export function countsFromPositions(p: ReadPositions | undefined): RoomCounts {
   const c = emptyCounts();
@@ -55,13 +50,14 @@ export class CountsCache {
     this.rows = new Lru(capacity);
   }
 
-  hasRow(userId: string, roomId: string): boolean {
-    return this.rows.get(pairKey(userId, roomId)) !== undefined;
+  /** Whether the pair (a pairKey) is known to have a positions row. */
+  hasRow(pair: string): boolean {
+    return this.rows.get(pair) !== undefined;
   }
 
-  /** After a commit (or a read that found it): the pair has a positions row. */
-  rowExists(userId: string, roomId: string): void {
-    this.rows.set(pairKey(userId, roomId), true);
+  /** After a commit (or a read that found it): the pair (a pairKey) has a positions row. */
+  rowExists(pair: string): void {
+    this.rows.set(pair, true);
   }
 
   /** The pair's counts. Treat as read-only: only the worker changes them, as it commits. */
@@ -85,10 +81,10 @@ export class CountsCache {
   /**
    * The worker's commit: `apply` updates the cache (counting the batch's notifications,
    * replacing recounted pairs) before `write` makes the batch durable, then `afterWrite`
-   * runs. No load overlapping this is kept. If the write fails, the `touched` pairs are
-   * dropped, to be loaded again from what is stored (the worker retries the batch).
+   * runs. No load overlapping this is kept. If the write fails, the `touched` pairs (pairKeys)
+   * are dropped, to be loaded again from what is stored (the worker retries the batch).
    */
-  async commit(write: () => Promise<void>, apply: () => void, afterWrite: () => void, touched: () => Iterable<[userId: string, roomId: string]>): Promise<void> {
+  async commit(write: () => Promise<void>, apply: () => void, afterWrite: () => void, touched: () => Iterable<string>): Promise<void> {
     this.writing++;
     this.generation++;
     try {
@@ -96,7 +92,7 @@ export class CountsCache {
       try {
         await write();
       } catch (err) {
-        for (const [userId, roomId] of touched()) this.lru.delete(pairKey(userId, roomId));
+        for (const pair of touched()) this.lru.delete(pair);
         throw err;
       }
       afterWrite();
@@ -106,9 +102,9 @@ export class CountsCache {
     }
   }
 
-  /** In a commit: one more notification for a cached pair (uncached pairs load it with the rest). */
-  count(userId: string, roomId: string, n: RoomNotification): void {
-    const c = this.lru.get(pairKey(userId, roomId));
+  /** In a commit: one more notification for a cached pair, a pairKey (uncached pairs load it with the rest). */
+  count(pair: string, n: RoomNotification): void {
+    const c = this.lru.get(pair);
     if (c) countNotification(c, n);
   }
 

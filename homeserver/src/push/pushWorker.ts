@@ -18,7 +18,7 @@ import type { RoomReader, StoredEvent } from '../rooms/types.js';
 import { Batch } from '../storage/batch.js';
 import type { EventNotifications, NotificationsRepo, RoomCounts, RoomNotification } from '../storage/notificationsRepo.js';
 import { countNotification, emptyCounts, markRead } from './counts.js';
-import { pairKey, positionsOf, splitPair, type CountsCache } from './countsCache.js';
+import { pairKey, positionsOf, type CountsCache } from './countsCache.js';
 import { eventFacts, eventFactsAmong, powerFacts, type EventContextReader, type EventFacts } from './eventContext.js';
 import { evaluate, usesCondition, type EvalContext, type Evaluation } from './evaluator.js';
 import type { SharedEvaluator, SharedResult } from './sharedEvaluation.js';
@@ -422,27 +422,28 @@ class CountsTx {
     this.events.push(n);
     // Each pair gets a positions row with its first notification, so a user's rooms with
     // notifications can be listed (badge counts); the cache remembers which pairs have one.
-    const unknown = n.recipients.filter((r) => !this.cache.hasRow(r.userId, n.roomId) && !this.withRow.has(pairKey(r.userId, n.roomId)));
+    const keys = n.recipients.map((r) => pairKey(r.userId, n.roomId));
+    const unknown = keys.flatMap((k, i) => (!this.cache.hasRow(k) && !this.withRow.has(k) ? [i] : []));
     if (unknown.length > 0) {
-      const stored = await this.repo.manyPositions(unknown.map((r) => ({ userId: r.userId, roomId: n.roomId })));
-      unknown.forEach((r, i) => {
-        if (!stored[i]) {
-          this.repo.putPositions(this.batch, r.userId, n.roomId, { readTo: 0, threads: {} });
-          this.fresh.add(pairKey(r.userId, n.roomId));
+      const stored = await this.repo.manyPositions(unknown.map((i) => ({ userId: n.recipients[i].userId, roomId: n.roomId })));
+      unknown.forEach((i, j) => {
+        if (!stored[j]) {
+          this.repo.putPositions(this.batch, n.recipients[i].userId, n.roomId, { readTo: 0, threads: {} });
+          this.fresh.add(keys[i]);
         }
-        this.withRow.add(pairKey(r.userId, n.roomId));
+        this.withRow.add(keys[i]);
       });
     }
-    for (const r of n.recipients) {
+    n.recipients.forEach((r, i) => {
       const note: RoomNotification = { stream: n.stream, thread: n.thread, highlight: (r.own ?? n.common).highlight };
-      const k = pairKey(r.userId, n.roomId);
+      const k = keys[i];
       let a = this.added.get(k);
       if (!a) this.added.set(k, (a = { userId: r.userId, roomId: n.roomId, notes: [] }));
       a.notes.push(note);
       const w = this.working.get(k);
       if (w) countNotification(w.counts, note);
       this.notified.add(r.userId);
-    }
+    });
   }
 
   /** `create`: also for a pair without notifications (a receipt); an own event needs none then. */
@@ -475,7 +476,7 @@ class CountsTx {
    * rows and the write; the cache drops the batch's pairs if it fails.
    */
   async commit(counted: () => void, beforeWrite: () => Promise<void>): Promise<void> {
-    const touched = () => [...new Set([...this.added.keys(), ...this.working.keys()])].map(splitPair);
+    const touched = () => new Set([...this.added.keys(), ...this.working.keys()]);
     await this.cache.commit(
       async () => {
         await beforeWrite();
@@ -492,7 +493,7 @@ class CountsTx {
             for (const n of a.notes) countNotification(counts, n);
             this.cache.set(a.userId, a.roomId, counts);
           } else {
-            for (const n of a.notes) this.cache.count(a.userId, a.roomId, n);
+            for (const n of a.notes) this.cache.count(k, n);
           }
         }
         for (const w of this.working.values()) this.cache.set(w.userId, w.roomId, w.counts);
@@ -500,7 +501,7 @@ class CountsTx {
       },
       // Only once durable: a row noted for a failed write would never be written by the retry.
       () => {
-        for (const k of this.withRow) this.cache.rowExists(...splitPair(k));
+        for (const k of this.withRow) this.cache.rowExists(k);
       },
       touched,
     );
