@@ -6,7 +6,7 @@ import type { JsonObject } from '@parley/federation/core/types';
 import { badJson, forbidden } from '../http/errors.js';
 import type { Requester } from '../http/route.js';
 import type { TxnScope } from '../storage/txnRepo.js';
-import { sameJson } from './membershipService.js';
+import { sameJson } from '../util/sameJson.js';
 import type { EventDraft } from './pipeline/draft.js';
 import type { SendCheck } from './relationChecks.js';
 import type { RoomView, RoomWriter } from './roomWriter.js';

@@ -15,6 +15,7 @@ import type { RoomAliases } from './aliasService.js';
 import type { ProfileLookup, RemoteInviter, RemoteJoiner, RemoteKnocker, RemoteLeaver } from './ports.js';
 import type { RoomView, RoomWriter } from './roomWriter.js';
 import { currentLookup } from './stateLookups.js';
+import { sameJson } from '../util/sameJson.js';
 import type { Membership, RoomReader, StoredEvent } from './types.js';
 
 export interface MembershipDeps {
@@ -297,14 +298,4 @@ export class MembershipService {
     });
     return res.eventIds[0];
   }
-}
-
-export function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  return ka.every((k) => Object.hasOwn(b, k) && sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }

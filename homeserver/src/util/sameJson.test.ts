@@ -1,8 +1,8 @@
-// sameJson decides whether a woken /sync may be sent an earlier answer's text: equal only
-// when the two values encode to equal JSON.
+// sameJson decides whether a woken /sync may be sent an earlier answer's text, and whether a
+// member event would change anything: equal only when the two values encode to equal JSON.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { sameJson } from './sharedAnswers.js';
+import { sameJson } from './sameJson.js';
 
 it('it should call two answers the same only when their JSON values are equal', () => {
   const answer = () => ({ next_batch: 's9', to_device: { events: [] }, device_one_time_keys_count: { signed_curve25519: 3 }, rooms: { join: {} } });
