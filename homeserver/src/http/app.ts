@@ -164,6 +164,9 @@ class QueryCache {
 
 /** A GET route without body or path parameters, without express (see createApp). */
 async function handlePlain(r: Route<unknown, unknown>, req: IncomingMessage, res: ServerResponse, rawQuery: string, deps: AppDeps, queries: QueryCache): Promise<void> {
+  // Read the (empty) request to its end now: node:http otherwise drains it when the answer
+  // is sent, which for a long-poll is in the burst of answers one change wakes.
+  req.resume();
   try {
     const { raw: query, validated } = queries.of(r, rawQuery);
     const ip = req.socket.remoteAddress ?? '';

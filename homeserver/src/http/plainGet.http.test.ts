@@ -1,6 +1,7 @@
 // GET routes served on plain node:http (http/app.ts handlePlain): the shared parse of
 // identical query strings must never mix up requesters or let a bad query through.
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { serveTestApp, type TestHttp } from '../testing/http.js';
@@ -53,5 +54,30 @@ describe('plain GET routes', () => {
     assert.deepEqual([viaQuery.status, viaQuery.json], [200, { user: '@bob:example.test', since: null, n: 7 }]);
     const again = await http.call('GET', path, { token: alice.token, tokenInQuery: true });
     assert.equal(again.json.user, '@alice:example.test');
+  });
+
+  it('it should ignore a body sent with a GET and keep answering on the same connection', async () => {
+    const socket = connect(Number(new URL(http.base).port), '127.0.0.1');
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (received += chunk));
+    const answers = (n: number) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => (received.split('HTTP/1.1 ').length - 1 >= n && received.endsWith('}') ? resolve() : setTimeout(check, 5));
+        socket.once('error', reject);
+        check();
+      });
+    const head = (n: number, extra: string) => `GET /_matrix/client/v3/echo?n=${n} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${alice.token}\r\n${extra}\r\n`;
+    socket.write(head(1, 'Content-Length: 9\r\n') + '{"n":"2"}');
+    await answers(1);
+    socket.write(head(4, ''));
+    await answers(2);
+    socket.destroy();
+    const bodies = received.split('\r\n\r\n').slice(1).map((b) => JSON.parse(b.slice(0, b.lastIndexOf('}') + 1)));
+    assert.deepEqual(bodies, [
+      { user: '@alice:example.test', since: null, n: 1 },
+      { user: '@alice:example.test', since: null, n: 4 },
+    ]);
+    assert.equal(received.match(/HTTP\/1\.1 200/g)?.length, 2);
   });
 });

@@ -135,6 +135,32 @@ describe('sync notifier', () => {
     notifier.close();
   });
 
+  it('it should wake a sync by one key, leave the other syncs of its keys held, and forget every key once all have ended', async () => {
+    const { stream, notifier } = setup();
+    const a = notifier.wait({ userId: '@a:x', roomIds: ['!one:x', '!two:x'], since: 10, timeoutMs: 60_000 });
+    const b = notifier.wait({ userId: '@b:x', roomIds: ['!two:x'], since: 10, timeoutMs: 150 });
+    stream.persisted = 11;
+    notifier.notify(11, { rooms: ['!one:x'] });
+    assert.equal(await a, 'woken');
+    // a's next sync waits on the same keys; a change in !two wakes it and b, once each.
+    const a2 = notifier.wait({ userId: '@a:x', roomIds: ['!one:x', '!two:x'], since: 11, timeoutMs: 60_000 });
+    stream.persisted = 12;
+    notifier.notify(12, { rooms: ['!two:x'], users: ['@a:x'] });
+    assert.deepEqual([await a2, await b], ['woken', 'woken']);
+    assert.equal(notifier.keysHeld, 0);
+    // One held sync ended by a wake, another by its timeout: neither leaves its keys behind.
+    const c = notifier.wait({ userId: '@c:x', roomIds: ['!three:x'], since: 12, timeoutMs: 60_000 });
+    const d = notifier.wait({ userId: '@d:x', roomIds: ['!four:x'], since: 12, timeoutMs: 100 });
+    stream.persisted = 13;
+    notifier.notify(13, { rooms: ['!three:x'] });
+    assert.equal(await c, 'woken');
+    assert.equal(notifier.keysHeld, 3);
+    assert.equal(await d, 'timeout');
+    assert.equal(notifier.keysHeld, 0);
+    assert.equal(notifier.waiting, 0);
+    notifier.close();
+  });
+
   it('it should release every held request on close', async () => {
     const { notifier } = setup();
     const w = notifier.wait({ userId: '@a:x', roomIds: ['!r:x'], since: 10, timeoutMs: 60_000 });

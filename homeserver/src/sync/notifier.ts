@@ -40,6 +40,8 @@ export interface ChangeKeys {
 
 interface Waiter {
   keys: string[];
+  /** The sets it was added to (one per key). */
+  sets: WaiterSet[];
   deadline: number;
   resolve: (outcome: WaitOutcome) => void;
   done: boolean;
@@ -47,11 +49,25 @@ interface Waiter {
   gate: number;
 }
 
+/**
+ * The waiters of one key. A finished waiter is not deleted from the sets of its other keys
+ * (a woken large room would otherwise cost a lookup and a delete per member while its answers
+ * wait); it is counted as dead there, and a set sheds its dead when they are half of it.
+ */
+class WaiterSet extends Set<Waiter> {
+  dead = 0;
+
+  sweep(): void {
+    for (const w of this) if (w.done) this.delete(w);
+    this.dead = 0;
+  }
+}
+
 /** Resolves once what syncs derive from room events up to `pos` is ready (bounded by the caller; never rejects). */
 export type ReadyGate = (pos: number) => Promise<void>;
 
 export class SyncNotifier {
-  private readonly byKey = new Map<string, Set<Waiter>>();
+  private readonly byKey = new Map<string, WaiterSet>();
   private readonly lastChanged = new Map<string, number>();
   /** The same for changes other than room events (typing, receipts, presence, to-device…): see `quiet`. */
   private readonly lastOther = new Map<string, number>();
@@ -130,6 +146,11 @@ export class SyncNotifier {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
+  /** Keys (users, rooms) with held requests registered: none once every request ended. */
+  get keysHeld(): number {
+    return this.byKey.size;
+  }
+
   /** Number of requests currently held. */
   get waiting(): number {
     return this.heap.length - this.deadInHeap;
@@ -174,11 +195,13 @@ export class SyncNotifier {
     }
     if (opts.timeoutMs <= 0) return Promise.resolve('timeout');
     return new Promise<WaitOutcome>((resolve) => {
-      const w: Waiter = { keys, deadline: this.now() + opts.timeoutMs, resolve, done: false, gate: 0 };
+      const w: Waiter = { keys, sets: [], deadline: this.now() + opts.timeoutMs, resolve, done: false, gate: 0 };
       for (const k of keys) {
         let set = this.byKey.get(k);
-        if (!set) this.byKey.set(k, (set = new Set()));
+        if (!set) this.byKey.set(k, (set = new WaiterSet()));
+        else if (set.dead > 0 && set.dead * 2 >= set.size) set.sweep();
         set.add(w);
+        w.sets.push(set);
       }
       this.push(w);
       this.schedule();
@@ -213,21 +236,25 @@ export class SyncNotifier {
     for (const k of keys) {
       const set = this.byKey.get(k);
       if (!set) continue;
-      // Every waiter of the key goes: drop the set whole rather than each waiter from it (a
-      // large room's set holds thousands).
+      // Every waiter of the key goes: the set goes whole.
       this.byKey.delete(k);
       for (const w of set) this.finish(w, 'woken', true, gate);
     }
     this.scheduleRelease();
     this.openGate();
-    if (this.deadInHeap === this.heap.length) {
-      // Nobody left waiting: drop the timer too, so an idle server holds no handles.
-      this.heap = [];
-      this.deadInHeap = 0;
-      clearTimeout(this.timer);
-      this.timer = undefined;
-      this.timerAt = Infinity;
-    } else if (this.deadInHeap > 64 && this.deadInHeap * 2 > this.heap.length) this.compact();
+    if (!this.dropIfIdle() && this.deadInHeap > 64 && this.deadInHeap * 2 > this.heap.length) this.compact();
+  }
+
+  /** Nobody left waiting: every set holds only the dead. Drop the timer too, so an idle server holds no handles. */
+  private dropIfIdle(): boolean {
+    if (this.deadInHeap !== this.heap.length) return false;
+    this.byKey.clear();
+    this.heap = [];
+    this.deadInHeap = 0;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    return true;
   }
 
   /** `deferred`: queue the release for a later turn (a wake, by a room event at `gate` if > 0); otherwise resolve now. */
@@ -235,12 +262,7 @@ export class SyncNotifier {
     if (w.done) return;
     w.done = true;
     this.deadInHeap++;
-    for (const k of w.keys) {
-      const set = this.byKey.get(k);
-      if (!set) continue;
-      set.delete(w);
-      if (set.size === 0) this.byKey.delete(k);
-    }
+    for (const set of w.sets) set.dead++;
     if (!deferred) w.resolve(outcome);
     else if (this.ready && gate > this.readyUpTo) {
       w.gate = gate;
@@ -315,18 +337,27 @@ export class SyncNotifier {
     const t = this.now();
     while (this.heap.length > 0 && this.heap[0].deadline <= t) {
       const w = this.pop();
-      if (w.done) this.deadInHeap--;
-      else {
-        this.finish(w, 'timeout');
-        this.deadInHeap--;
-      }
+      if (!w.done) this.finish(w, 'timeout');
+      this.deadInHeap--;
+      this.forget(w);
     }
-    this.schedule();
+    if (!this.dropIfIdle()) this.schedule();
+  }
+
+  /** Out of the heap for good: drop the sets of its keys that hold nobody alive (off the wake path). */
+  private forget(w: Waiter): void {
+    w.sets.forEach((set, i) => {
+      if (set.dead >= set.size && this.byKey.get(w.keys[i]) === set) this.byKey.delete(w.keys[i]);
+    });
   }
 
   private compact(): void {
     this.heap = this.heap.filter((w) => !w.done);
     this.deadInHeap = 0;
+    for (const [k, set] of this.byKey) {
+      if (set.dead >= set.size) this.byKey.delete(k);
+      else if (set.dead > 0) set.sweep();
+    }
     // Re-heapify bottom-up.
     for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.down(i);
   }
