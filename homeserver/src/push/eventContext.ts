@@ -15,8 +15,8 @@ export interface EventFacts {
   /** Local users to evaluate the event for. */
   recipients: string[];
   memberCount: number;
-  /** Member event IDs of the recipients, for display names. */
-  memberEventOf: Map<string, string>;
+  /** A recipient's member event ID, for display names (indexed on first use: most events need none). */
+  memberEventOf(userId: string): string | undefined;
   /** Filled lazily: power levels are only read for events that reach a recipient. */
   power?: { sender: number; notificationLevel(key: string): number };
 }
@@ -49,21 +49,23 @@ export async function eventFactsAmong(
 function factsOf(joined: Array<{ userId: string; member: MemberRecord }>, memberCount: number, ev: StoredEvent, serverName: string): EventFacts {
   const { pdu } = ev;
   const isLocal = (userId: string) => serverNameOf(userId) === serverName;
-  const memberEventOf = new Map<string, string>();
   const recipients: string[] = [];
+  const eventIds: string[] = [];
   for (const m of joined) {
     // Current membership stands in for membership at the event; a join after it does not count.
     if (m.userId === pdu.sender || !isLocal(m.userId) || m.member.stream > ev.stream) continue;
     recipients.push(m.userId);
-    memberEventOf.set(m.userId, m.member.eventId);
+    eventIds.push(m.member.eventId);
   }
   const target = pdu.state_key;
   if (pdu.type === 'm.room.member' && pdu.content.membership === 'invite' && typeof target === 'string') {
-    if (target !== pdu.sender && isLocal(target) && !memberEventOf.has(target)) {
+    if (target !== pdu.sender && isLocal(target) && !recipients.includes(target)) {
       recipients.push(target);
-      memberEventOf.set(target, ev.eventId);
+      eventIds.push(ev.eventId);
     }
   }
+  let index: Map<string, string> | undefined;
+  const memberEventOf = (userId: string) => (index ??= new Map(recipients.map((u, i) => [u, eventIds[i]]))).get(userId);
   return { recipients, memberCount, memberEventOf };
 }
 

@@ -212,6 +212,24 @@ test('it should honour the user\'s own rules when counting', async () => {
   });
 });
 
+test('it should highlight a message that says a member\'s display name when their rules look for it', async () => {
+  await withPushServer({}, async (h) => {
+    const [alice, bob, carol] = [h.user('alice'), h.user('bob'), h.user('carol')];
+    const roomId = await roomWith(h, alice, [bob, carol]);
+    for (const [u, name] of [[bob, 'Bobby Tables'], [carol, 'Carol']] as const) {
+      await h.rooms.events.setState(u, roomId, 'm.room.member', u.userId, { membership: 'join', displayname: name });
+    }
+    const rule = { actions: ['notify', { set_tweak: 'highlight' }], conditions: [{ kind: 'contains_display_name' }] };
+    await h.call('PUT', `${C}/pushrules/global/override/names`, { token: bob.token, body: rule });
+    await h.send(alice, roomId, text('has anyone seen bobby tables?'));
+    await h.send(alice, roomId, text('Bobby is not here'));
+    // Only bob asked for it: carol's name in a message is not a highlight under the defaults.
+    await h.send(alice, roomId, text('Carol knows'));
+    assert.deepEqual(await counts(h, bob, roomId), { notification_count: 3, highlight_count: 1 });
+    assert.deepEqual(await counts(h, carol, roomId), { notification_count: 3, highlight_count: 0 });
+  });
+});
+
 test('it should list each user\'s own actions and keep counts, read flags and highlights right across a restart', async () => {
   await withPushServer({}, async (h) => {
     const [alice, bob, carol, dave] = [h.user('alice'), h.user('bob'), h.user('carol'), h.user('dave')];

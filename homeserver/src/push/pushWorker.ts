@@ -320,7 +320,7 @@ export class PushWorker {
     const { memberCount } = facts;
     shared ??= await evaluateWithPower((p) => this.deps.shared?.evaluate(event, { memberCount, ...p }), loadPower);
     // Only users with their own rules have a ruleset to look up (when those users are known).
-    const withOwn = customUsers ? facts.recipients.filter((u) => customUsers.has(u)) : facts.recipients;
+    const withOwn = !customUsers ? facts.recipients : customUsers.size === 0 ? [] : facts.recipients.filter((u) => customUsers.has(u));
     const rulesets = await this.deps.rules.customRulesets(withOwn);
     const own = new Map(withOwn.map((u, i) => [u, rulesets[i]]));
     const notified: Array<{ userId: string; result: Evaluation }> = [];
@@ -333,7 +333,7 @@ export class PushWorker {
         const ruleset = custom ?? (await this.deps.rules.ruleset(userId));
         let displayName: string | undefined;
         if (usesCondition(ruleset, 'contains_display_name')) {
-          const memberEventId = facts.memberEventOf.get(userId);
+          const memberEventId = facts.memberEventOf(userId);
           const name = memberEventId ? (await reader.getEvent(memberEventId))?.pdu.content.displayname : undefined;
           displayName = typeof name === 'string' ? name : undefined;
         }
@@ -379,14 +379,22 @@ async function evaluateWithPower<T>(run: (power: SenderPower) => T, load: () => 
   return asked ? run(await load()) : first;
 }
 
-/** The result most recipients got (by identity: the shared result is one object for all). */
+/** The result most recipients got (by identity: the shared result is one object for all, so it comes in runs). */
 function mostCommon(results: Evaluation[]): Evaluation {
   const tally = new Map<Evaluation, number>();
   let best = results[0];
-  for (const r of results) {
-    const n = (tally.get(r) ?? 0) + 1;
+  let bestCount = 0;
+  for (let i = 0; i < results.length; ) {
+    const r = results[i];
+    let end = i + 1;
+    while (end < results.length && results[end] === r) end++;
+    const n = (tally.get(r) ?? 0) + end - i;
     tally.set(r, n);
-    if (n > tally.get(best)!) best = r;
+    if (n > bestCount) {
+      best = r;
+      bestCount = n;
+    }
+    i = end;
   }
   return best;
 }
@@ -423,7 +431,10 @@ class CountsTx {
     // Each pair gets a positions row with its first notification, so a user's rooms with
     // notifications can be listed (badge counts); the cache remembers which pairs have one.
     const keys = n.recipients.map((r) => pairKey(r.userId, n.roomId));
-    const unknown = keys.flatMap((k, i) => (!this.cache.hasRow(k) && !this.withRow.has(k) ? [i] : []));
+    const unknown: number[] = [];
+    keys.forEach((k, i) => {
+      if (!this.cache.hasRow(k) && !this.withRow.has(k)) unknown.push(i);
+    });
     if (unknown.length > 0) {
       const stored = await this.repo.manyPositions(unknown.map((i) => ({ userId: n.recipients[i].userId, roomId: n.roomId })));
       unknown.forEach((i, j) => {
@@ -434,8 +445,10 @@ class CountsTx {
         this.withRow.add(keys[i]);
       });
     }
+    // Notes are read-only once made: the recipients of the common result share one.
+    const commonNote: RoomNotification = { stream: n.stream, thread: n.thread, highlight: n.common.highlight };
     n.recipients.forEach((r, i) => {
-      const note: RoomNotification = { stream: n.stream, thread: n.thread, highlight: (r.own ?? n.common).highlight };
+      const note: RoomNotification = r.own ? { stream: n.stream, thread: n.thread, highlight: r.own.highlight } : commonNote;
       const k = keys[i];
       let a = this.added.get(k);
       if (!a) this.added.set(k, (a = { userId: r.userId, roomId: n.roomId, notes: [] }));
