@@ -450,9 +450,10 @@ class CountsTx {
     n.recipients.forEach((r, i) => {
       const note: RoomNotification = r.own ? { stream: n.stream, thread: n.thread, highlight: r.own.highlight } : commonNote;
       const k = keys[i];
-      let a = this.added.get(k);
-      if (!a) this.added.set(k, (a = { userId: r.userId, roomId: n.roomId, notes: [] }));
-      a.notes.push(note);
+      const a = this.added.get(k);
+      // An array made with its first note holds one slot; an empty one grows to seventeen on its first push.
+      if (!a) this.added.set(k, { userId: r.userId, roomId: n.roomId, notes: [note] });
+      else a.notes.push(note);
       const w = this.working.get(k);
       if (w) countNotification(w.counts, note);
       this.notified.add(r.userId);
