@@ -323,27 +323,38 @@ export class PushWorker {
     const withOwn = !customUsers ? facts.recipients : customUsers.size === 0 ? [] : facts.recipients.filter((u) => customUsers.has(u));
     const rulesets = await this.deps.rules.customRulesets(withOwn);
     const own = new Map(withOwn.map((u, i) => [u, rulesets[i]]));
-    const notified: Array<{ userId: string; result: Evaluation }> = [];
-    for (const userId of facts.recipients) {
-      let result: Evaluation;
-      const custom = own.get(userId);
-      if (!custom && shared && !shared.names(userId)) {
-        result = shared.result;
-      } else {
-        const ruleset = custom ?? (await this.deps.rules.ruleset(userId));
-        let displayName: string | undefined;
-        if (usesCondition(ruleset, 'contains_display_name')) {
-          const memberEventId = facts.memberEventOf(userId);
-          const name = memberEventId ? (await reader.getEvent(memberEventId))?.pdu.content.displayname : undefined;
-          displayName = typeof name === 'string' ? name : undefined;
+    let common: Evaluation;
+    let recipients: EventNotifications['recipients'];
+    if (shared && own.size === 0 && shared.named.size === 0) {
+      // Nobody has rules of their own or is named by the event (most messages): one result for all.
+      if (!shared.result.notify) return;
+      common = shared.result;
+      recipients = facts.recipients.map((userId) => ({ userId }));
+    } else {
+      const notified: Array<{ userId: string; result: Evaluation }> = [];
+      for (const userId of facts.recipients) {
+        let result: Evaluation;
+        const custom = own.get(userId);
+        if (!custom && shared && !shared.names(userId)) {
+          result = shared.result;
+        } else {
+          const ruleset = custom ?? (await this.deps.rules.ruleset(userId));
+          let displayName: string | undefined;
+          if (usesCondition(ruleset, 'contains_display_name')) {
+            const memberEventId = facts.memberEventOf(userId);
+            const name = memberEventId ? (await reader.getEvent(memberEventId))?.pdu.content.displayname : undefined;
+            displayName = typeof name === 'string' ? name : undefined;
+          }
+          result = await evaluateWithPower((p) => evaluate(ruleset, event, { memberCount, ...p, userId, displayName }), loadPower);
         }
-        result = await evaluateWithPower((p) => evaluate(ruleset, event, { memberCount, ...p, userId, displayName }), loadPower);
+        if (result.notify) notified.push({ userId, result });
       }
-      if (result.notify) notified.push({ userId, result });
+      if (notified.length === 0) return;
+      const best = mostCommon(notified.map((n) => n.result));
+      const sameAsCommon = (r: Evaluation) => r === best || (r.highlight === best.highlight && sameActions(r.actions, best.actions));
+      common = best;
+      recipients = notified.map(({ userId, result }) => (sameAsCommon(result) ? { userId } : { userId, own: { highlight: result.highlight, actions: result.actions } }));
     }
-    if (notified.length === 0) return;
-    const common = mostCommon(notified.map((n) => n.result));
-    const sameAsCommon = (r: Evaluation) => r === common || (r.highlight === common.highlight && sameActions(r.actions, common.actions));
     await tx.addNotifications({
       stream: ev.stream,
       roomId: ev.roomId,
@@ -351,9 +362,7 @@ export class PushWorker {
       thread,
       ts: this.now(),
       common: { highlight: common.highlight, actions: common.actions },
-      recipients: notified.map(({ userId, result }) =>
-        sameAsCommon(result) ? { userId } : { userId, own: { highlight: result.highlight, actions: result.actions } },
-      ),
+      recipients,
     });
   }
 }
