@@ -93,6 +93,12 @@ export class DeviceLists {
     return { changed: [...changed].sort(), left: [...left].sort() };
   }
 
+  /** Whether no membership changed in the rooms after `since`, known without waiting (false when unsure). */
+  membershipsUnchanged(roomIds: readonly string[], since: number): boolean {
+    for (const roomId of roomIds) if (this.hints.mayHaveChangedSince(roomId, since) !== false) return false;
+    return true;
+  }
+
   /** Whether membershipCandidates could find anyone: the checks it makes, without reading members. */
   private async membershipsMayHaveChanged(myRooms: MyRooms, since: number, upTo: number): Promise<boolean> {
     for (const r of myRooms) {

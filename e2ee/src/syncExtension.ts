@@ -6,6 +6,13 @@ import type { DeviceKeysService } from './deviceKeys.js';
 import type { DeviceLists } from './deviceLists.js';
 import type { ToDeviceService } from './toDevice.js';
 
+/** A window in which nothing was announced for the viewer or `roomIds`, all their joined rooms. */
+export interface QuietWindow {
+  viewer: { userId: string; deviceId: string };
+  since: number;
+  roomIds: readonly string[];
+}
+
 export interface SyncWindow {
   viewer: { userId: string; deviceId: string };
   since: number | undefined;
@@ -16,8 +23,27 @@ export class E2eeSyncExtension {
   constructor(
     private readonly keys: Pick<DeviceKeysService, 'oneTimeKeyCounts' | 'unusedFallbackKeyTypes' | 'quietSyncKeys'>,
     private readonly toDevice: Pick<ToDeviceService, 'forSync'>,
-    private readonly deviceLists: Pick<DeviceLists, 'changesFor'>,
+    private readonly deviceLists: Pick<DeviceLists, 'changesFor' | 'membershipsUnchanged'>,
   ) {}
+
+  /**
+   * A quiet window (the sync module's SyncExtension.quietFields): to-device messages and the
+   * user's own device changes are announced to the user, device-list changes of others to
+   * their rooms, so none is in it; with no membership change in the user's rooms either, the
+   * device lists are unchanged. The key counts come from memory. Otherwise undefined.
+   */
+  quietFields(w: QuietWindow): Record<string, unknown> | undefined {
+    if (!this.deviceLists.membershipsUnchanged(w.roomIds, w.since)) return undefined;
+    const quiet = this.keys.quietSyncKeys(w.viewer.userId, w.viewer.deviceId);
+    return (
+      quiet && {
+        to_device: { events: [] },
+        device_lists: { changed: [], left: [] },
+        device_one_time_keys_count: quiet.counts,
+        device_unused_fallback_key_types: quiet.fallbackTypes,
+      }
+    );
+  }
 
   async contribute(w: SyncWindow): Promise<{ fields: Record<string, unknown>; hasNews: boolean }> {
     const { userId, deviceId } = w.viewer;

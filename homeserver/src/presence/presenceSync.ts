@@ -6,7 +6,7 @@
 // syncs list the users whose presence changed in the window, so each change is delivered once.
 import type { PresenceRepo } from '../storage/presenceRepo.js';
 import type { RoomReader } from '../rooms/types.js';
-import type { ExtensionWindow, SyncExtension } from '../sync/syncService.js';
+import type { ExtensionWindow, QuietWindow, SyncExtension } from '../sync/syncService.js';
 import type { PresenceService } from './presenceService.js';
 
 export interface PresenceSyncDeps {
@@ -38,6 +38,11 @@ export class PresenceSync implements SyncExtension {
       p.catch(() => this.windows.get(k) === p && this.windows.delete(k));
     }
     return p;
+  }
+
+  /** A quiet window (SyncExtension.quietFields): every presence change is announced to the user's rooms and the user, so none is in it. */
+  quietFields(_w: QuietWindow): Record<string, unknown> {
+    return { presence: { events: [] } };
   }
 
   async contribute(w: ExtensionWindow): Promise<{ fields: Record<string, unknown>; hasNews: boolean }> {

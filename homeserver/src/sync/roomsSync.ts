@@ -87,6 +87,13 @@ export class RoomsSync {
     return out;
   }
 
+  /** Whether `roomIds` (from joinedRoomIds) holds every room the user is joined to: none left out by the filter or a partial state. */
+  async coversAllJoined(viewer: Viewer, roomIds: readonly string[]): Promise<boolean> {
+    let joined = 0;
+    for (const { member } of await this.deps.reader.roomsOfUser(viewer.userId)) if (member.membership === 'join') joined++;
+    return joined === roomIds.length;
+  }
+
   /** The rooms section, and the rooms the user is joined to at `upTo` (what a long-poll listens to). */
   async build(w: SyncWindow): Promise<{ rooms: RoomsSection; joinedRoomIds: string[] }> {
     const { reader } = this.deps;

@@ -52,12 +52,25 @@ export interface ExtensionWindow {
  */
 export interface SyncExtension {
   contribute(w: ExtensionWindow): Promise<{ fields: Record<string, unknown>; hasNews: boolean }>;
+  /**
+   * The fields of a woken sync's window in which nothing was announced for the viewer or for
+   * any room they are joined to (SyncNotifier.quiet over all of them): what `contribute`
+   * would give, when the extension can tell it from memory; undefined to have it run.
+   */
+  quietFields?(w: QuietWindow): Record<string, unknown> | undefined;
+}
+
+/** A woken sync's window (since, upTo] with nothing announced for the viewer or `roomIds`, every room they are joined to. */
+export interface QuietWindow {
+  viewer: Viewer;
+  since: number;
+  roomIds: readonly string[];
 }
 
 export interface SyncServiceDeps {
   rooms: RoomsSync;
   accountData: Pick<AccountDataService, 'forSync'>;
-  notifier: Pick<SyncNotifier, 'wait' | 'knows'>;
+  notifier: Pick<SyncNotifier, 'wait' | 'knows' | 'quiet'>;
   stream: { readonly persisted: number };
   /** Woken syncs with the same rooms section build it once (sharedAnswers.ts). */
   shared?: Pick<SharedAnswers, 'rooms' | 'text'>;
@@ -160,7 +173,14 @@ export class SyncService {
   /** `woken`: the rooms a released long-poll waited on; its rooms section may then be shared (sharedAnswers.ts). */
   private async build(p: SyncParams, since: number | undefined, upTo: number, woken?: string[]) {
     const now = this.now();
-    const accountData = await this.deps.accountData.forSync(p.viewer.userId, since, upTo);
+    // Woken with nothing announced for the user or any room they are in (a message woke a
+    // room's members): no account data changed, and extensions may answer from memory.
+    const quiet =
+      woken !== undefined &&
+      since !== undefined &&
+      this.deps.notifier.quiet(p.viewer.userId, woken, since) &&
+      (await this.deps.rooms.coversAllJoined(p.viewer, woken));
+    const accountData = quiet ? [] : await this.deps.accountData.forSync(p.viewer.userId, since, upTo);
     const global: AccountDataEntry[] = [];
     const byRoom = new Map<string, AccountDataEntry[]>();
     for (const e of accountData) {
@@ -193,6 +213,11 @@ export class SyncService {
     };
     let extensionNews = false;
     for (const ext of this.extensions) {
+      const known = quiet && since !== undefined && woken ? ext.quietFields?.({ viewer: p.viewer, since, roomIds: woken }) : undefined;
+      if (known) {
+        Object.assign(response, known);
+        continue;
+      }
       const { fields, hasNews } = await ext.contribute({ viewer: p.viewer, since, upTo, fullState: p.fullState, filter: p.filter });
       Object.assign(response, fields);
       extensionNews ||= hasNews;
