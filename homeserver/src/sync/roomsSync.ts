@@ -65,6 +65,12 @@ export interface RoomsSection {
 
 type Member = Pick<MemberRecord, 'membership' | 'eventId' | 'stream'> & { forgotten?: boolean };
 
+/** The rooms a long-poll waits on (joined, through the filter), and whether no joined room was left out. */
+export interface WaitedRooms {
+  roomIds: string[];
+  all: boolean;
+}
+
 export class RoomsSync {
   /** Window reads by `since:upTo:cap`, shared by the syncs woken together (a fan-out reads the stream once). */
   private readonly windows = new Map<string, Promise<Map<string, StoredEvent[]> | undefined>>();
@@ -77,21 +83,24 @@ export class RoomsSync {
   }
 
   /** The rooms a long-poll listens to, as `build` lists them, from the user's memberships now. */
-  async joinedRoomIds(viewer: Viewer, filter: CompiledFilter): Promise<string[]> {
-    const out: string[] = [];
+  async joinedRoomIds(viewer: Viewer, filter: CompiledFilter): Promise<WaitedRooms> {
+    const roomIds: string[] = [];
+    let joined = 0;
     for (const { roomId, member } of await this.deps.reader.roomsOfUser(viewer.userId)) {
-      if (member.membership !== 'join' || !filter.room.matchesRoom(roomId)) continue;
+      if (member.membership !== 'join') continue;
+      joined++;
+      if (!filter.room.matchesRoom(roomId)) continue;
       if (this.deps.partialState?.isPartial(roomId) && !filter.room.state.lazyLoadMembers) continue;
-      out.push(roomId);
+      roomIds.push(roomId);
     }
-    return out;
+    return { roomIds, all: joined === roomIds.length };
   }
 
-  /** Whether `roomIds` (from joinedRoomIds) holds every room the user is joined to: none left out by the filter or a partial state. */
-  async coversAllJoined(viewer: Viewer, roomIds: readonly string[]): Promise<boolean> {
+  /** `roomIds` as WaitedRooms: whether they are every room the user is joined to. */
+  async waited(viewer: Viewer, roomIds: string[]): Promise<WaitedRooms> {
     let joined = 0;
     for (const { member } of await this.deps.reader.roomsOfUser(viewer.userId)) if (member.membership === 'join') joined++;
-    return joined === roomIds.length;
+    return { roomIds, all: joined === roomIds.length };
   }
 
   /** The rooms section, and the rooms the user is joined to at `upTo` (what a long-poll listens to). */

@@ -16,7 +16,6 @@
 // answer equal to an earlier one of its group is sent as that one's JSON text.
 import type { StoredEvent } from '../rooms/types.js';
 import type { CompiledFilter } from './filterMatch.js';
-import type { SyncNotifier } from './notifier.js';
 import type { Clock, UnreadCounter, Viewer } from './ports.js';
 import type { RoomsSection } from './roomsSync.js';
 import { sameJson } from '../util/sameJson.js';
@@ -27,7 +26,6 @@ export const SHARE_MS = 50;
 const GROUPS = 16;
 
 export interface SharedAnswersDeps {
-  notifier: Pick<SyncNotifier, 'quiet'>;
   /** RoomsSync.newEvents: the window's events by room, read once for the syncs woken together. */
   newEvents(since: number, upTo: number): Promise<Map<string, StoredEvent[]> | undefined>;
   unread: UnreadCounter;
@@ -46,6 +44,8 @@ export interface WokenSync {
   filter: CompiledFilter;
   /** The rooms it waited on: the user's joined rooms the filter lets through. */
   roomIds: string[];
+  /** SyncNotifier.quiet for the user and `roomIds` since its token. */
+  quiet: boolean;
   /** Room account data of the window, by room: a plain sync has none. */
   roomAccountData: ReadonlyMap<string, unknown>;
 }
@@ -140,7 +140,7 @@ export class SharedAnswers {
 
   /** The room whose new events a plain sync gets, or undefined when the sync is not plain. */
   private async plainRoom(s: WokenSync): Promise<string | undefined> {
-    if (s.roomAccountData.size > 0 || !this.deps.notifier.quiet(s.viewer.userId, s.roomIds, s.since)) return undefined;
+    if (s.roomAccountData.size > 0 || !s.quiet) return undefined;
     if (this.deps.ignored && this.deps.ignored.peek(s.viewer.userId)?.size !== 0) return undefined;
     const window = await this.deps.newEvents(s.since, s.upTo);
     if (!window) return undefined;

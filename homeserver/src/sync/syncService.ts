@@ -6,7 +6,7 @@ import type { AccountDataService } from './accountData.js';
 import type { CompiledFilter } from './filterMatch.js';
 import type { SyncNotifier } from './notifier.js';
 import type { Clock, Viewer } from './ports.js';
-import type { RoomsSync } from './roomsSync.js';
+import type { RoomsSync, WaitedRooms } from './roomsSync.js';
 import type { BuiltRooms, SharedAnswers } from './sharedAnswers.js';
 import { unknown } from '../http/errors.js';
 import { JsonText } from '../http/jsonText.js';
@@ -141,12 +141,12 @@ export class SyncService {
       // list, queues) then happen while nothing waits on them, not when a message wakes thousands.
       const device = this.devices.of(p.viewer.userId, p.viewer.deviceId);
       // The rooms waited on, once woken: the answer may share its rooms section with others woken alike.
-      let woken: string[] | undefined;
+      let woken: WaitedRooms | undefined;
       if (mayWait && since !== undefined && this.deps.notifier.knows(since) && this.built.get(device)) {
-        const roomIds = await this.deps.rooms.joinedRoomIds(p.viewer, p.filter);
-        const outcome = await this.deps.notifier.wait({ userId: p.viewer.userId, roomIds, since, timeoutMs: deadline - this.now() });
+        const rooms = await this.deps.rooms.joinedRoomIds(p.viewer, p.filter);
+        const outcome = await this.deps.notifier.wait({ userId: p.viewer.userId, roomIds: rooms.roomIds, since, timeoutMs: deadline - this.now() });
         if (outcome !== 'woken') return (await this.build(p, since, this.deps.stream.persisted)).response;
-        woken = roomIds;
+        woken = rooms;
       }
       for (;;) {
         const upTo = this.deps.stream.persisted;
@@ -157,13 +157,13 @@ export class SyncService {
         // Nothing for this user in (since, upTo]: waiting from upTo is the same as the
         // client having synced to upTo, and spares re-reading the window.
         since = upTo;
-        const roomIds = built.joinedRoomIds;
+        const rooms = await this.deps.rooms.waited(p.viewer, built.joinedRoomIds);
         // Not kept while held (thousands may be): a released sync builds its answer afresh.
         built = undefined;
-        const outcome = await this.deps.notifier.wait({ userId: p.viewer.userId, roomIds, since: upTo, timeoutMs: remaining });
+        const outcome = await this.deps.notifier.wait({ userId: p.viewer.userId, roomIds: rooms.roomIds, since: upTo, timeoutMs: remaining });
         // Timed out, or released at shutdown (the database stays open until syncs are idle).
         if (outcome !== 'woken') return (await this.build(p, since, this.deps.stream.persisted)).response;
-        woken = roomIds;
+        woken = rooms;
       }
     } finally {
       for (const h of this.hooks) h.syncEnded(p.viewer.userId, setPresence);
@@ -171,15 +171,13 @@ export class SyncService {
   }
 
   /** `woken`: the rooms a released long-poll waited on; its rooms section may then be shared (sharedAnswers.ts). */
-  private async build(p: SyncParams, since: number | undefined, upTo: number, woken?: string[]) {
+  private async build(p: SyncParams, since: number | undefined, upTo: number, woken?: WaitedRooms) {
     const now = this.now();
-    // Woken with nothing announced for the user or any room they are in (a message woke a
-    // room's members): no account data changed, and extensions may answer from memory.
-    const quiet =
-      woken !== undefined &&
-      since !== undefined &&
-      this.deps.notifier.quiet(p.viewer.userId, woken, since) &&
-      (await this.deps.rooms.coversAllJoined(p.viewer, woken));
+    // Nothing announced for the user or the rooms waited on: only their room events are new.
+    const roomsQuiet = woken !== undefined && since !== undefined && this.deps.notifier.quiet(p.viewer.userId, woken.roomIds, since);
+    // And those are all the user's rooms (a message woke a room's members): no account data
+    // changed, and extensions may answer from memory.
+    const quiet = roomsQuiet && woken !== undefined && woken.all;
     const accountData = quiet ? [] : await this.deps.accountData.forSync(p.viewer.userId, since, upTo);
     const global: AccountDataEntry[] = [];
     const byRoom = new Map<string, AccountDataEntry[]>();
@@ -195,7 +193,7 @@ export class SyncService {
     const buildRooms = () => this.deps.rooms.build(window);
     const { rooms, joinedRoomIds, shared }: BuiltRooms =
       woken && since !== undefined && this.deps.shared
-        ? await this.deps.shared.rooms({ viewer: p.viewer, since, upTo, filter: p.filter, roomIds: woken, roomAccountData: byRoom }, buildRooms)
+        ? await this.deps.shared.rooms({ viewer: p.viewer, since, upTo, filter: p.filter, roomIds: woken.roomIds, quiet: roomsQuiet, roomAccountData: byRoom }, buildRooms)
         : await buildRooms();
     const af = p.filter.accountData;
     let accountDataEvents = global.filter((e) => af.matches({ type: e.type })).map((e) => ({ type: e.type, content: e.content }));
@@ -213,7 +211,7 @@ export class SyncService {
     };
     let extensionNews = false;
     for (const ext of this.extensions) {
-      const known = quiet && since !== undefined && woken ? ext.quietFields?.({ viewer: p.viewer, since, roomIds: woken }) : undefined;
+      const known = quiet && since !== undefined && woken ? ext.quietFields?.({ viewer: p.viewer, since, roomIds: woken.roomIds }) : undefined;
       if (known) {
         Object.assign(response, known);
         continue;
