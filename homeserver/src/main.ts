@@ -192,7 +192,7 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
     // Counts come from push rules (built below; only called once requests flow).
     unread: {
       forSync: async (userId, roomId, upTo, threaded) =>
-        unreadForSync(await push.unreadCounts(userId, roomId, { upTo }), threaded),
+        unreadForSync(push.unreadCountsNow(userId, roomId, upTo) ?? (await push.unreadCounts(userId, roomId, { upTo })), threaded),
     },
     onRead: (userId, roomId, eventId, thread) => push.receiptMoved(userId, roomId, eventId, thread),
     // Rooms joined with partial state are left out until complete (unless lazy-loading members).

@@ -55,6 +55,8 @@ export interface PushModule {
    * its count arrive in the same response (push.md "Server behaviour").
    */
   unreadCounts(userId: string, roomId: string, opts?: { upTo?: number }): Promise<CountsSummary>;
+  /** unreadCounts with `upTo` when it needs no wait and no read (every event up to it counted, the pair in memory); else undefined. */
+  unreadCountsNow(userId: string, roomId: string, upTo: number): CountsSummary | undefined;
   /** Call after a read receipt (m.read / m.read.private) is stored; resolves once counts are reset durably. */
   receiptMoved(userId: string, roomId: string, eventId: string, threadId?: string): Promise<void>;
   /** Load the cursor, catch up on events and deliveries missed while stopped. */
@@ -120,6 +122,11 @@ export function createPushModule(deps: PushModuleDeps): PushModule {
     pushers,
     worker,
     delivery,
+    unreadCountsNow(userId, roomId, upTo) {
+      if (!worker.hasCounted(upTo)) return undefined;
+      const inMemory = counts.peek(userId, roomId);
+      return inMemory && summarise(inMemory);
+    },
     async unreadCounts(userId, roomId, opts = {}) {
       if (opts.upTo !== undefined) {
         await worker.countedUpTo(opts.upTo);

@@ -199,6 +199,20 @@ test('it should evaluate events written while it was stopped when it starts agai
   });
 });
 
+test('it should answer counts at once only when they need no wait and no read', async () => {
+  await withPushServer({}, async (h) => {
+    const [alice, bob, carol] = [h.user('alice'), h.user('bob'), h.user('carol')];
+    const roomId = await roomWith(h, alice, [bob]);
+    await h.send(alice, roomId, text('hello'));
+    const upTo = h.stream.persisted;
+    const waited = await h.push.unreadCounts(bob.userId, roomId, { upTo });
+    assert.deepEqual(waited.total, { notification_count: 1, highlight_count: 0 });
+    assert.deepEqual(h.push.unreadCountsNow(bob.userId, roomId, upTo), waited);
+    assert.equal(h.push.unreadCountsNow(bob.userId, roomId, upTo + 1_000), undefined, 'a position not counted yet');
+    assert.equal(h.push.unreadCountsNow(carol.userId, roomId, upTo), undefined, 'counts not in memory');
+  });
+});
+
 test('it should honour the user\'s own rules when counting', async () => {
   await withPushServer({}, async (h) => {
     const [alice, bob] = [h.user('alice'), h.user('bob')];

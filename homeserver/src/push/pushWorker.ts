@@ -130,13 +130,18 @@ export class PushWorker {
     return this.durableWaiters.wait(upTo, maxWaitMs);
   }
 
+  /** Whether countedUpTo(upTo) would resolve at once. */
+  hasCounted(upTo: number): boolean {
+    return this.counted >= upTo || !this.started || this.closed;
+  }
+
   /**
    * Wait until every event up to `upTo` is in the in-memory counts, which may be before its
    * batch is durable (bounded as caughtUp). Counts a caller then loads from storage are only
    * the durable ones: wait with caughtUp for those.
    */
   countedUpTo(upTo: number, maxWaitMs = CATCH_UP_WAIT_MS): Promise<void> {
-    if (this.counted >= upTo || !this.started || this.closed) return Promise.resolve();
+    if (this.hasCounted(upTo)) return Promise.resolve();
     // Not urgent: its events are new ones, whose own poke ended any deferred write.
     this.run(false);
     return this.countedWaiters.wait(upTo, maxWaitMs);
