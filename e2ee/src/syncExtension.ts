@@ -35,14 +35,7 @@ export class E2eeSyncExtension {
   quietFields(w: QuietWindow): Record<string, unknown> | undefined {
     if (!this.deviceLists.membershipsUnchanged(w.roomIds, w.since)) return undefined;
     const quiet = this.keys.quietSyncKeys(w.viewer.userId, w.viewer.deviceId);
-    return (
-      quiet && {
-        to_device: { events: [] },
-        device_lists: { changed: [], left: [] },
-        device_one_time_keys_count: quiet.counts,
-        device_unused_fallback_key_types: quiet.fallbackTypes,
-      }
-    );
+    return quiet && quietDeviceFields(quiet, { changed: [], left: [] });
   }
 
   async contribute(w: SyncWindow): Promise<{ fields: Record<string, unknown>; hasNews: boolean }> {
@@ -52,10 +45,7 @@ export class E2eeSyncExtension {
     const quiet = w.since !== undefined ? this.keys.quietSyncKeys(userId, deviceId) : undefined;
     if (quiet && w.since !== undefined) {
       const lists = await this.deviceLists.changesFor(userId, w.since, w.upTo);
-      return {
-        fields: { to_device: { events: [] }, device_lists: lists, device_one_time_keys_count: quiet.counts, device_unused_fallback_key_types: quiet.fallbackTypes },
-        hasNews: lists.changed.length > 0 || lists.left.length > 0,
-      };
+      return { fields: quietDeviceFields(quiet, lists), hasNews: lists.changed.length > 0 || lists.left.length > 0 };
     }
     const [events, lists, counts, fallbacks] = await Promise.all([
       this.toDevice.forSync(userId, deviceId, w.since, w.upTo),
@@ -74,4 +64,9 @@ export class E2eeSyncExtension {
       hasNews: events.length > 0 || lists.changed.length > 0 || lists.left.length > 0,
     };
   }
+}
+
+/** The fields of a device with nothing queued and its key counts in memory. */
+function quietDeviceFields(quiet: { counts: Record<string, number>; fallbackTypes: string[] }, lists: { changed: string[]; left: string[] }): Record<string, unknown> {
+  return { to_device: { events: [] }, device_lists: lists, device_one_time_keys_count: quiet.counts, device_unused_fallback_key_types: quiet.fallbackTypes };
 }

@@ -4,6 +4,8 @@
 // claimed one-time key, a room-mate's join, a change in a room the filter leaves out — included.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { withoutAge } from '../testing/expect.js';
+import { nextTxnId } from '../testing/rooms.js';
 import { C, withE2ee, type FakeDevice, type Json, type Kit } from './testKit.js';
 
 async function sync(k: Kit, d: FakeDevice, params: Record<string, string | number>): Promise<Json> {
@@ -14,7 +16,7 @@ async function sync(k: Kit, d: FakeDevice, params: Record<string, string | numbe
 }
 
 async function send(k: Kit, d: FakeDevice, roomId: string, body: string): Promise<void> {
-  await k.rooms.events.send(d.requester, roomId, 'm.room.message', `t${Math.random()}`, { msgtype: 'm.text', body });
+  await k.rooms.events.send(d.requester, roomId, 'm.room.message', nextTxnId(), { msgtype: 'm.text', body });
 }
 
 async function uploadKeys(k: Kit, d: FakeDevice, oneTimeKeys = 0): Promise<void> {
@@ -42,7 +44,6 @@ async function warm(k: Kit, d: FakeDevice, filter?: string): Promise<string> {
   return since;
 }
 
-const withoutAge = (answer: Json): Json => JSON.parse(JSON.stringify(answer, (key, v) => (key === 'age' ? undefined : v)));
 
 describe('woken /syncs with E2EE fields from memory', () => {
   it('it should show the one-time key count, also after another user claimed a key', async () => {

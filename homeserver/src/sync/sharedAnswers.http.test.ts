@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { hidingIgnored, IGNORED_USER_LIST, IgnoredUsers } from '../messaging/ignoredUsers.js';
+import { withoutAge } from '../testing/expect.js';
 import { C, withSyncServer, type Harness, type TestUser } from './testHarness.js';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -25,16 +26,11 @@ async function wake(h: Harness, since: Map<TestUser, string>, timeoutMs = 10_000
   return new Map(await Promise.all([...since].map(async ([u, s]): Promise<[TestUser, Json]> => [u, await sync(h, u, { since: s, timeout: timeoutMs })])));
 }
 
-/** The answer without `unsigned.age` (the one field that depends on when it was built). */
-function ageless(answer: Json): Json {
-  return JSON.parse(JSON.stringify(answer, (k, v) => (k === 'age' ? undefined : v)));
-}
-
 /** Each woken answer equals the answer the same sync gets when built in full. */
 async function assertAsIfBuiltAlone(h: Harness, since: Map<TestUser, string>, woken: Map<TestUser, Json>): Promise<void> {
   for (const [u, answer] of woken) {
     const alone = await sync(h, u, { since: since.get(u)!, timeout: 0 });
-    assert.deepEqual(ageless(answer), ageless(alone), `${u.userId} on ${u.deviceId}`);
+    assert.deepEqual(withoutAge(answer), withoutAge(alone), `${u.userId} on ${u.deviceId}`);
   }
 }
 
@@ -154,7 +150,7 @@ describe('woken /syncs sharing their rooms section', () => {
         assert.equal(h.sync.shared.sharedCount - before, 1);
         for (const u of [bob, carol]) {
           const alone = await sync(h, u, { since: since.get(u)!, timeout: 0, filter: ids[0] });
-          assert.deepEqual(ageless(woken.get(u)), ageless(alone));
+          assert.deepEqual(withoutAge(woken.get(u)), withoutAge(alone));
         }
       },
       { deps: () => ({ shareMs: 60_000 }) },

@@ -177,7 +177,7 @@ export class SyncService {
     const roomsQuiet = woken !== undefined && since !== undefined && this.deps.notifier.quiet(p.viewer.userId, woken.roomIds, since);
     // And those are all the user's rooms (a message woke a room's members): no account data
     // changed, and extensions may answer from memory.
-    const quiet = roomsQuiet && woken !== undefined && woken.all;
+    const quiet: QuietWindow | undefined = roomsQuiet && woken?.all && since !== undefined ? { viewer: p.viewer, since, roomIds: woken.roomIds } : undefined;
     const accountData = quiet ? [] : await this.deps.accountData.forSync(p.viewer.userId, since, upTo);
     const global: AccountDataEntry[] = [];
     const byRoom = new Map<string, AccountDataEntry[]>();
@@ -211,7 +211,7 @@ export class SyncService {
     };
     let extensionNews = false;
     for (const ext of this.extensions) {
-      const known = quiet && since !== undefined && woken ? ext.quietFields?.({ viewer: p.viewer, since, roomIds: woken.roomIds }) : undefined;
+      const known = quiet && ext.quietFields?.(quiet);
       if (known) {
         Object.assign(response, known);
         continue;

@@ -17,3 +17,9 @@ export function expectError(res: Res, status: number, errcode: string): any {
   assert.equal(typeof res.json.error, 'string', JSON.stringify(res.json));
   return res.json;
 }
+
+/** A /sync answer without `unsigned.age`, the one field that depends on when it was built. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function withoutAge(answer: unknown): any {
+  return JSON.parse(JSON.stringify(answer, (k, v) => (k === 'age' ? undefined : v)));
+}
