@@ -221,9 +221,9 @@ export class DeviceKeysService {
    * Both of the above at once, from memory, for a device with nothing queued for it (no
    * to-device message, no partial delivery); undefined when the store cannot tell that.
    */
-  quietSyncKeys(userId: string, deviceId: string): { counts: Record<string, number>; fallbackTypes: string[] } | undefined {
+  quietSyncKeys(userId: string, deviceId: string): QuietKeys | undefined {
     const q = this.d.store.quietDevice?.(userId, deviceId);
-    return q && { counts: countsForClient(q.otkCounts), fallbackTypes: unusedTypes(q.fallbacks) };
+    return q && quietKeysOf(q.otkCounts, q.fallbacks);
   }
 
   // ── device lifecycle (from the accounts service) ──────────────────────────
@@ -282,6 +282,21 @@ function sameKey(a: KeyValue, b: KeyValue): boolean {
 }
 
 /** One-time key counts as /sync and /keys/upload give them: signed_curve25519 always present (clients read it). */
+/** A quiet device's key fields, read-only: made once per state of its keys (see quietKeysOf). */
+export type QuietKeys = Readonly<{ counts: Readonly<Record<string, number>>; fallbackTypes: readonly string[] }>;
+
+/** By the store's objects, which are replaced when the keys change (E2eeStore.quietDevice). */
+const quietKeys = new WeakMap<object, WeakMap<object, QuietKeys>>();
+
+/** The fields of a quiet device's keys, derived once per state: a woken sync then allocates none. */
+function quietKeysOf(otkCounts: Readonly<Record<string, number>>, fallbacks: ReadonlyMap<string, FallbackKey>): QuietKeys {
+  let byFallbacks = quietKeys.get(otkCounts);
+  if (!byFallbacks) quietKeys.set(otkCounts, (byFallbacks = new WeakMap()));
+  let q = byFallbacks.get(fallbacks);
+  if (!q) byFallbacks.set(fallbacks, (q = Object.freeze({ counts: Object.freeze(countsForClient(otkCounts)), fallbackTypes: Object.freeze(unusedTypes(fallbacks)) })));
+  return q;
+}
+
 function countsForClient(stored: Readonly<Record<string, number>>): Record<string, number> {
   return { [SIGNED_CURVE25519]: 0, ...stored };
 }

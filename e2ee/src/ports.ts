@@ -67,6 +67,8 @@ export interface E2eeStore {
    * A device's one-time key counts and fallback keys if they are in memory and it has no
    * queued to-device message and no partial-delivery record; otherwise undefined (the
    * methods above then answer). Lets a woken /sync of a quiet device skip their reads.
+   * While they are unchanged, the same two objects are returned: a change replaces them,
+   * never alters them in place (what is derived from them is kept by their identity).
    */
   quietDevice?(userId: string, deviceId: string): { otkCounts: Readonly<Record<string, number>>; fallbacks: ReadonlyMap<string, FallbackKey> } | undefined;
   writeKeyUpload(userId: string, deviceId: string, w: KeyUploadWrite): Promise<void>;

@@ -2,7 +2,7 @@
 // changes, one-time key counts and unused fallback key types. Fits the sync
 // module's SyncExtension contract (homeserver/src/sync/syncService.ts).
 // Spec: modules/end_to_end_encryption.md "Extensions to /sync"; modules/send_to_device.md "Extensions to /sync".
-import type { DeviceKeysService } from './deviceKeys.js';
+import type { DeviceKeysService, QuietKeys } from './deviceKeys.js';
 import type { DeviceLists } from './deviceLists.js';
 import type { ToDeviceService } from './toDevice.js';
 
@@ -35,7 +35,7 @@ export class E2eeSyncExtension {
   quietFields(w: QuietWindow): Record<string, unknown> | undefined {
     if (!this.deviceLists.membershipsUnchanged(w.roomIds, w.since)) return undefined;
     const quiet = this.keys.quietSyncKeys(w.viewer.userId, w.viewer.deviceId);
-    return quiet && quietDeviceFields(quiet, { changed: [], left: [] });
+    return quiet && quietDeviceFields(quiet, NO_CHANGES);
   }
 
   async contribute(w: SyncWindow): Promise<{ fields: Record<string, unknown>; hasNews: boolean }> {
@@ -66,7 +66,19 @@ export class E2eeSyncExtension {
   }
 }
 
+type DeviceListChanges = { changed: readonly string[]; left: readonly string[] };
+const NO_CHANGES: DeviceListChanges = Object.freeze({ changed: Object.freeze([]), left: Object.freeze([]) });
+const NO_TO_DEVICE = Object.freeze({ events: Object.freeze([]) });
+/** Fields of quiet devices without device-list changes, by their keys' fields (read-only, shared). */
+const unchangedFields = new WeakMap<QuietKeys, Record<string, unknown>>();
+
 /** The fields of a device with nothing queued and its key counts in memory. */
-function quietDeviceFields(quiet: { counts: Record<string, number>; fallbackTypes: string[] }, lists: { changed: string[]; left: string[] }): Record<string, unknown> {
-  return { to_device: { events: [] }, device_lists: lists, device_one_time_keys_count: quiet.counts, device_unused_fallback_key_types: quiet.fallbackTypes };
+function quietDeviceFields(quiet: QuietKeys, lists: DeviceListChanges): Record<string, unknown> {
+  const unchanged = lists.changed.length === 0 && lists.left.length === 0;
+  let fields = unchanged ? unchangedFields.get(quiet) : undefined;
+  if (!fields) {
+    fields = { to_device: NO_TO_DEVICE, device_lists: unchanged ? NO_CHANGES : lists, device_one_time_keys_count: quiet.counts, device_unused_fallback_key_types: quiet.fallbackTypes };
+    if (unchanged) unchangedFields.set(quiet, Object.freeze(fields));
+  }
+  return fields;
 }

@@ -31,9 +31,8 @@ import { createServerNoticesModule } from './serverNotices/serverNoticesModule.j
 import { PARLEY_VERSION } from './admin/version.js';
 import { ErasedUsers } from './users/erasedUsers.js';
 import { BlockedRoomsRepo } from './storage/blockedRoomsRepo.js';
-import { createPushModule } from './push/pushModule.js';
+import { createPushModule, syncUnreadCounter } from './push/pushModule.js';
 import { createMessagingModule } from './messaging/messagingModule.js';
-import { unreadForSync } from './push/counts.js';
 import { createPresenceModule } from './presence/presenceModule.js';
 import { createDirectoryModule } from './directory/directoryModule.js';
 import { createSearchModule } from './search/searchModule.js';
@@ -189,11 +188,8 @@ export async function startHomeserver(config: Config, logger: Logger): Promise<R
     format: toClientEvent,
     bundle: messaging.bundle,
     ignored: messaging.ignored,
-    // Counts come from push rules (built below; only called once requests flow).
-    unread: {
-      forSync: async (userId, roomId, upTo, threaded) =>
-        unreadForSync(push.unreadCountsNow(userId, roomId, upTo) ?? (await push.unreadCounts(userId, roomId, { upTo })), threaded),
-    },
+    // Counts come from push rules (built below).
+    unread: syncUnreadCounter(() => push),
     onRead: (userId, roomId, eventId, thread) => push.receiptMoved(userId, roomId, eventId, thread),
     // Rooms joined with partial state are left out until complete (unless lazy-loading members).
     partialState: partialStateRooms,

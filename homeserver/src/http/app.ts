@@ -193,16 +193,17 @@ async function handlePlain(r: Route<unknown, unknown>, req: IncomingMessage, res
     }
     // The hot path (every /sync): the status line and all headers in one writeHead with a
     // flat list, and the text handed to end() once (no per-header bookkeeping).
-    const text = reply.body instanceof JsonText ? reply.body.text : (JSON.stringify(reply.body) ?? '');
+    // A shared answer goes as its bytes, encoded once for all who get it (http/jsonText.ts).
+    const body = reply.body instanceof JsonText ? reply.body.bytes : (JSON.stringify(reply.body) ?? '');
     let head = JSON_HEAD;
     if (reply.headers) {
       head = JSON_HEAD.slice();
       for (const [k, v] of Object.entries(reply.headers)) head.push(k, v);
     }
     // writeHead reads the list at once: the shared one only needs this response's length.
-    head[JSON_HEAD_LENGTH] = String(Buffer.byteLength(text));
+    head[JSON_HEAD_LENGTH] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.length);
     res.writeHead(reply.status ?? 200, head);
-    res.end(text);
+    res.end(body);
   } catch (err) {
     const e = err instanceof MatrixError ? err : asMatrixError(err, deps.logger, { method: req.method ?? 'GET', path: (req.url ?? '').split('?')[0] });
     if (res.headersSent) {

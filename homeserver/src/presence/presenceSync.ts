@@ -8,6 +8,7 @@ import type { PresenceRepo } from '../storage/presenceRepo.js';
 import type { RoomReader } from '../rooms/types.js';
 import type { ExtensionWindow, QuietWindow, SyncExtension } from '../sync/syncService.js';
 import type { PresenceService } from './presenceService.js';
+import { NO_EVENTS } from '../sync/emptyParts.js';
 
 export interface PresenceSyncDeps {
   presence: Pick<PresenceService, 'records' | 'contentOf'>;
@@ -17,6 +18,8 @@ export interface PresenceSyncDeps {
 
 /** Windows remembered: one presence change wakes every sync in the user's rooms, all asking for the same window. */
 const SHARED_WINDOWS = 8;
+/** A quiet window's presence section (read-only, shared). */
+const QUIET: Record<string, unknown> = Object.freeze({ presence: NO_EVENTS });
 
 export class PresenceSync implements SyncExtension {
   private readonly windows = new Map<string, Promise<string[]>>();
@@ -42,7 +45,7 @@ export class PresenceSync implements SyncExtension {
 
   /** A quiet window (SyncExtension.quietFields): every presence change is announced to the user's rooms and the user, so none is in it. */
   quietFields(_w: QuietWindow): Record<string, unknown> {
-    return { presence: { events: [] } };
+    return QUIET;
   }
 
   async contribute(w: ExtensionWindow): Promise<{ fields: Record<string, unknown>; hasNews: boolean }> {

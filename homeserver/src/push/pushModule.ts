@@ -12,7 +12,8 @@ import type { Database } from '../storage/db.js';
 import { NotificationsRepo } from '../storage/notificationsRepo.js';
 import { PushersRepo } from '../storage/pushersRepo.js';
 import { PushRulesRepo } from '../storage/pushRulesRepo.js';
-import { summarise, type CountsSummary } from './counts.js';
+import type { UnreadCounter } from '../sync/ports.js';
+import { summarise, unreadForSync, type CountsSummary } from './counts.js';
 import { CountsCache } from './countsCache.js';
 import { PushDelivery, type Backoff } from './delivery.js';
 import { NotificationList, type Viewer } from './notificationList.js';
@@ -147,6 +148,21 @@ export function createPushModule(deps: PushModuleDeps): PushModule {
     async close() {
       await worker.close();
       await delivery.close();
+    },
+  };
+}
+
+/**
+ * The sync module's unread counts from a push module that is made after it (`push` is only
+ * called once requests flow): in memory when counted, else from storage.
+ */
+export function syncUnreadCounter(push: () => Pick<PushModule, 'unreadCountsNow' | 'unreadCounts'>): UnreadCounter {
+  return {
+    forSync: async (userId, roomId, upTo, threaded) =>
+      unreadForSync(push().unreadCountsNow(userId, roomId, upTo) ?? (await push().unreadCounts(userId, roomId, { upTo })), threaded),
+    forSyncNow(userId, roomId, upTo, threaded) {
+      const counts = push().unreadCountsNow(userId, roomId, upTo);
+      return counts && unreadForSync(counts, threaded);
     },
   };
 }

@@ -33,12 +33,15 @@ export type RelationsBundler = (events: StoredEvent[], viewer: Viewer, now: numb
 
 /** The unread counts of a room in /sync: unread_notifications and, for threaded clients, unread_thread_notifications. */
 export interface UnreadCounter {
-  forSync(
-    userId: string,
-    roomId: string,
-    upTo: number,
-    threaded: boolean,
-  ): Promise<{ unread_notifications: { notification_count: number; highlight_count: number }; unread_thread_notifications?: Record<string, unknown> }>;
+  forSync(userId: string, roomId: string, upTo: number, threaded: boolean): Promise<SyncUnreadCounts>;
+  /** forSync's answer when it is known without waiting (counted and in memory); otherwise undefined. */
+  forSyncNow?(userId: string, roomId: string, upTo: number, threaded: boolean): SyncUnreadCounts | undefined;
+}
+
+/** A joined room's count fields in /sync. */
+export interface SyncUnreadCounts {
+  unread_notifications: { notification_count: number; highlight_count: number };
+  unread_thread_notifications?: Record<string, unknown>;
 }
 
 /** Told, before /sync is woken, that a user's m.read or m.read.private receipt moved ('' thread = unthreaded). */

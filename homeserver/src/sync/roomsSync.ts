@@ -53,7 +53,7 @@ export interface SyncWindow {
   filter: CompiledFilter;
   now: number;
   /** Room account data in the window, by room ID. */
-  roomAccountData: Map<string, AccountDataEntry[]>;
+  roomAccountData: ReadonlyMap<string, AccountDataEntry[]>;
 }
 
 export interface RoomsSection {
@@ -74,12 +74,15 @@ export interface WaitedRooms {
 export class RoomsSync {
   /** Window reads by `since:upTo:cap`, shared by the syncs woken together (a fan-out reads the stream once). */
   private readonly windows = new Map<string, Promise<Map<string, StoredEvent[]> | undefined>>();
+  /** The windows of `windows` whose read has ended, by the same key. */
+  private readonly readWindows = new Map<string, Map<string, StoredEvent[]>>();
 
   constructor(private readonly deps: RoomsSyncDeps) {}
 
   /** A stored event changed in place (a redaction): remembered windows may hold its old form. */
   forgetWindows(): void {
     this.windows.clear();
+    this.readWindows.clear();
   }
 
   /** The rooms a long-poll listens to, as `build` lists them, from the user's memberships now. */
@@ -335,13 +338,25 @@ export class RoomsSync {
     const k = `${since}:${upTo}:${cap}`;
     let p = this.windows.get(k);
     if (!p) {
-      p = this.readWindow(since, upTo, cap);
-      this.windows.set(k, p);
-      if (this.windows.size > SHARED_WINDOWS) this.windows.delete(this.windows.keys().next().value as string);
-      // A failed read is not remembered.
-      p.catch(() => this.windows.get(k) === p && this.windows.delete(k));
+      const read = (p = this.readWindow(since, upTo, cap));
+      this.windows.set(k, read);
+      if (this.windows.size > SHARED_WINDOWS) {
+        const oldest = this.windows.keys().next().value as string;
+        this.windows.delete(oldest);
+        this.readWindows.delete(oldest);
+      }
+      read.then(
+        (events) => events && this.windows.get(k) === read && this.readWindows.set(k, events),
+        // A failed read is not remembered.
+        () => this.windows.get(k) === read && this.windows.delete(k),
+      );
     }
     return p;
+  }
+
+  /** newEvents' answer if a read of the window already ended with one; otherwise (not read yet, or too large) undefined. */
+  readNewEvents(since: number, upTo: number): Map<string, StoredEvent[]> | undefined {
+    return since < upTo ? this.readWindows.get(`${since}:${upTo}:${this.deps.windowCap ?? WINDOW_CAP}`) : undefined;
   }
 
   /** The window's events grouped by room (callers share the result: read only). */

@@ -178,4 +178,52 @@ describe('woken /syncs sharing their rooms section', () => {
       { deps: () => ({ shareMs: 60_000 }) },
     );
   });
+
+  it('it should answer the members one message wakes, once its room entry is built, without waiting and with their own counts', async () => {
+    await withSyncServer(
+      async (h) => {
+        const alice = h.user('alice');
+        // More than one release slice (notifier.ts WAKE_SLICE): later slices find the entry built.
+        const members = Array.from({ length: 24 }, (_, i) => h.user(`member${i}`));
+        const roomId = await h.createRoom(alice, { preset: 'public_chat' });
+        for (const u of members) await h.rooms.membership.join(u.userId, roomId);
+        const first = await h.send(alice, roomId, 'first');
+        // Half of them read it: their counts differ from the others'.
+        for (const u of members.slice(0, 12)) {
+          const read = await h.call('POST', `${C}/rooms/${encodeURIComponent(roomId)}/receipt/m.read/${encodeURIComponent(first)}`, { token: u.token, body: {} });
+          assert.equal(read.status, 200);
+        }
+        const mentioned = members[20];
+        const since = await tokens(h, members);
+        // One of them has news of their own in the window: never answered from the shared entry.
+        const busy = members[23];
+        const put = await h.call('PUT', `${C}/user/${encodeURIComponent(busy.userId)}/account_data/org.example.theme`, { token: busy.token, body: { dark: true } });
+        assert.equal(put.status, 200);
+        const quietSince = new Map([...since].filter(([u]) => u !== busy));
+
+        const held = wake(h, quietSince);
+        for (let i = 0; h.sync.notifier.waiting < quietSince.size; i++) {
+          assert.ok(i < 200, `${h.sync.notifier.waiting} of ${quietSince.size} long-polls held`);
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        await h.send(alice, roomId, 'second', { 'm.mentions': { user_ids: [mentioned.userId] } });
+        const woken = await held;
+        const counts = (answers: Map<TestUser, Json>, u: TestUser) => answers.get(u).rooms.join[roomId].unread_notifications;
+        assert.deepEqual(counts(woken, members[0]), { notification_count: 1, highlight_count: 0 }, 'read the first message');
+        assert.deepEqual(counts(woken, members[12]), { notification_count: 2, highlight_count: 0 });
+        assert.deepEqual(counts(woken, mentioned), { notification_count: 2, highlight_count: 1 }, 'mentioned');
+        await assertAsIfBuiltAlone(h, quietSince, woken);
+
+        // The same syncs again (a client retrying its request): the entry is built, the window
+        // read and every count in memory, so each is answered at once — but the busy one.
+        const atOnce = h.sync.shared.sharedAtOnceCount;
+        const again = await wake(h, since);
+        assert.equal(h.sync.shared.sharedAtOnceCount - atOnce, quietSince.size);
+        for (const u of quietSince.keys()) assert.deepEqual(withoutAge(again.get(u)), withoutAge(woken.get(u)), u.userId);
+        assert.deepEqual(again.get(busy).account_data.events, [{ type: 'org.example.theme', content: { dark: true } }]);
+        await assertAsIfBuiltAlone(h, since, again);
+      },
+      { push: true, deps: () => ({ shareMs: 60_000 }) },
+    );
+  });
 });

@@ -18,6 +18,7 @@ import type { StoredEvent } from '../rooms/types.js';
 import type { CompiledFilter } from './filterMatch.js';
 import type { Clock, UnreadCounter, Viewer } from './ports.js';
 import type { RoomsSection } from './roomsSync.js';
+import { JsonText } from '../http/jsonText.js';
 import { sameJson } from '../util/sameJson.js';
 
 /** How long one built room entry is reused (its events' `unsigned.age` is that much behind at most). */
@@ -28,6 +29,8 @@ const GROUPS = 16;
 export interface SharedAnswersDeps {
   /** RoomsSync.newEvents: the window's events by room, read once for the syncs woken together. */
   newEvents(since: number, upTo: number): Promise<Map<string, StoredEvent[]> | undefined>;
+  /** RoomsSync.readNewEvents: the same once read, without waiting (absent: `roomsNow` answers nothing). */
+  readNewEvents?(since: number, upTo: number): Map<string, StoredEvent[]> | undefined;
   unread: UnreadCounter;
   /** messaging/ignoredUsers.ts; absent: nobody's events are hidden by an ignore list. */
   ignored?: { peek(userId: string): ReadonlySet<string> | undefined };
@@ -65,10 +68,12 @@ interface Group {
   at: number;
   /** The reference's room entry without its counts, or undefined when it holds something personal. */
   entry: Promise<Record<string, unknown> | undefined>;
+  /** The entry once `entry` resolved to one (what `roomsNow` reuses). */
+  built?: Record<string, unknown>;
   /** Rooms sections made lately, newest last: members with equal counts get the same one. */
   sections: Array<{ counts: object; rooms: RoomsSection }>;
   /** Answers made lately, newest last: the next whose other parts are equal reuses the text. */
-  texts: Array<{ response: Record<string, unknown>; counts: object; text: string }>;
+  texts: Array<{ response: Record<string, unknown>; counts: object; text: JsonText }>;
 }
 
 /** Sections and texts kept per group: members' answers differ only in their counts and extensions' fields. */
@@ -78,12 +83,18 @@ export class SharedAnswers {
   /** Newest last. */
   private readonly groups: Group[] = [];
   private reused = 0;
+  private reusedAtOnce = 0;
 
   constructor(private readonly deps: SharedAnswersDeps) {}
 
   /** Answers made from another sync's room entry so far (tests). */
   get sharedCount(): number {
     return this.reused;
+  }
+
+  /** Of those, the ones made by `roomsNow` (tests). */
+  get sharedAtOnceCount(): number {
+    return this.reusedAtOnce;
   }
 
   /** The sync's rooms section: from `build`, or from a plain sync's entry built moments ago. */
@@ -99,11 +110,13 @@ export class SharedAnswers {
     }
     let settle!: (entry: Record<string, unknown> | undefined) => void;
     const entry = new Promise<Record<string, unknown> | undefined>((resolve) => (settle = resolve));
-    this.groups.push({ since: s.since, upTo: s.upTo, roomId, filter: s.filter, at: now, entry, sections: [], texts: [] });
+    const created: Group = { since: s.since, upTo: s.upTo, roomId, filter: s.filter, at: now, entry, sections: [], texts: [] };
+    this.groups.push(created);
     if (this.groups.length > GROUPS) this.groups.shift();
     try {
       const built = await build();
-      settle(impersonal(built.rooms, roomId));
+      created.built = impersonal(built.rooms, roomId);
+      settle(created.built);
       return built;
     } catch (err) {
       settle(undefined);
@@ -112,17 +125,35 @@ export class SharedAnswers {
   }
 
   /**
+   * The sync's rooms section without waiting, when it is plain, its group's entry is built and
+   * its counts are in memory (most of the syncs one message wakes); otherwise undefined, and
+   * `rooms` answers. Spares each such answer the chain of awaits that `rooms` takes.
+   */
+  roomsNow(s: WokenSync): BuiltRooms | undefined {
+    if (!this.mayBePlain(s)) return undefined;
+    const window = this.deps.readNewEvents?.(s.since, s.upTo);
+    const roomId = window && this.roomOf(s, window);
+    if (roomId === undefined) return undefined;
+    const group = this.groupOf(s, roomId, this.deps.now());
+    if (!group?.built) return undefined;
+    const counts = this.deps.unread.forSyncNow?.(s.viewer.userId, roomId, s.upTo, s.filter.room.timeline.unreadThreadNotifications);
+    if (!counts) return undefined;
+    this.reusedAtOnce++;
+    return this.section(s, group.built, group, counts);
+  }
+
+  /**
    * The JSON of an answer whose rooms section came from a group: the text of an earlier answer
    * of the group when everything but that section is equal (next_batch, account data, the
    * extensions' fields), and the counts are equal too.
    */
-  text(shared: NonNullable<BuiltRooms['shared']>, response: Record<string, unknown>): string {
+  text(shared: NonNullable<BuiltRooms['shared']>, response: Record<string, unknown>): JsonText {
     const texts = shared.group.texts;
     for (let i = texts.length - 1; i >= 0; i--) {
       const t = texts[i];
       if (sameJson(t.counts, shared.counts) && sameJson(t.response, response, 'rooms')) return t.text;
     }
-    const text = JSON.stringify(response);
+    const text = new JsonText(JSON.stringify(response));
     texts.push({ response, counts: shared.counts, text });
     if (texts.length > KEPT) texts.shift();
     return text;
@@ -140,10 +171,19 @@ export class SharedAnswers {
 
   /** The room whose new events a plain sync gets, or undefined when the sync is not plain. */
   private async plainRoom(s: WokenSync): Promise<string | undefined> {
-    if (s.roomAccountData.size > 0 || !s.quiet) return undefined;
-    if (this.deps.ignored && this.deps.ignored.peek(s.viewer.userId)?.size !== 0) return undefined;
+    if (!this.mayBePlain(s)) return undefined;
     const window = await this.deps.newEvents(s.since, s.upTo);
-    if (!window) return undefined;
+    return window && this.roomOf(s, window);
+  }
+
+  /** What a plain sync is, apart from its window's events (see the top of this file). */
+  private mayBePlain(s: WokenSync): boolean {
+    if (s.roomAccountData.size > 0 || !s.quiet) return false;
+    return !this.deps.ignored || this.deps.ignored.peek(s.viewer.userId)?.size === 0;
+  }
+
+  /** The one room of the window's events a plain sync gets, or undefined when they do not make it plain. */
+  private roomOf(s: WokenSync, window: ReadonlyMap<string, StoredEvent[]>): string | undefined {
     let roomId: string | undefined;
     for (const r of window.keys()) {
       if (!s.roomIds.includes(r)) continue;
@@ -160,6 +200,11 @@ export class SharedAnswers {
 
   private async withCounts(s: WokenSync, entry: Record<string, unknown>, group: Group): Promise<BuiltRooms> {
     const counts = await this.deps.unread.forSync(s.viewer.userId, group.roomId, s.upTo, s.filter.room.timeline.unreadThreadNotifications);
+    return this.section(s, entry, group, counts);
+  }
+
+  /** The group's rooms section with the sync's counts. */
+  private section(s: WokenSync, entry: Record<string, unknown>, group: Group, counts: object): BuiltRooms {
     this.reused++;
     // Sections are only read (serialised), so members with equal counts share one.
     let rooms = group.sections.find((x) => sameJson(x.counts, counts))?.rooms;

@@ -102,7 +102,14 @@ export function createSyncModule(deps: SyncModuleDeps): SyncModule {
   deps.outputs.subscribe((out) => {
     if (out.kind === 'redaction') rooms.forgetWindows();
   });
-  const shared = new SharedAnswers({ newEvents: (since, upTo) => rooms.newEvents(since, upTo), unread, ignored, now, shareMs: deps.shareMs });
+  const shared = new SharedAnswers({
+    newEvents: (since, upTo) => rooms.newEvents(since, upTo),
+    readNewEvents: (since, upTo) => rooms.readNewEvents(since, upTo),
+    unread,
+    ignored,
+    now,
+    shareMs: deps.shareMs,
+  });
   const sync = new SyncService({ rooms, accountData, notifier, stream, shared, now });
   const pagination = new PaginationService({ reader, visible: deps.visible, serializer, stream, now });
   return {

@@ -6,12 +6,13 @@ import type { AccountDataService } from './accountData.js';
 import type { CompiledFilter } from './filterMatch.js';
 import type { SyncNotifier } from './notifier.js';
 import type { Clock, Viewer } from './ports.js';
-import type { RoomsSync, WaitedRooms } from './roomsSync.js';
+import type { RoomsSection, RoomsSync, WaitedRooms } from './roomsSync.js';
 import type { BuiltRooms, SharedAnswers } from './sharedAnswers.js';
 import { unknown } from '../http/errors.js';
-import { JsonText } from '../http/jsonText.js';
+import type { JsonText } from '../http/jsonText.js';
 import { Lru } from '../storage/lru.js';
 import { PairKeys } from '../storage/pairKeys.js';
+import { NO_COUNTS, NO_DEVICE_LIST_CHANGES, NO_EVENTS } from './emptyParts.js';
 import { encodeToken } from './token.js';
 
 /** Devices remembered as having had a /sync built (a few dozen bytes each). */
@@ -19,6 +20,9 @@ const BUILT_DEVICES = 50_000;
 
 /** Longest a /sync may be held, whatever timeout the client asks for. */
 export const MAX_SYNC_TIMEOUT_MS = 120_000;
+const NO_ACCOUNT_DATA: readonly AccountDataEntry[] = Object.freeze([]);
+const NO_ROOM_ACCOUNT_DATA: ReadonlyMap<string, AccountDataEntry[]> = new Map();
+const NO_ACCOUNT_DATA_EVENTS: readonly unknown[] = Object.freeze([]);
 
 export interface SyncParams {
   viewer: Viewer;
@@ -73,7 +77,7 @@ export interface SyncServiceDeps {
   notifier: Pick<SyncNotifier, 'wait' | 'knows' | 'quiet'>;
   stream: { readonly persisted: number };
   /** Woken syncs with the same rooms section build it once (sharedAnswers.ts). */
-  shared?: Pick<SharedAnswers, 'rooms' | 'text'>;
+  shared?: Pick<SharedAnswers, 'rooms' | 'roomsNow' | 'text'>;
   now?: Clock;
 }
 
@@ -150,7 +154,7 @@ export class SyncService {
       }
       for (;;) {
         const upTo = this.deps.stream.persisted;
-        let built: Awaited<ReturnType<SyncService['build']>> | undefined = await this.build(p, since, upTo, woken);
+        let built: Built | undefined = (woken && since !== undefined ? this.buildNow(p, since, upTo, woken) : undefined) ?? (await this.build(p, since, upTo, woken));
         if (!this.built.get(device)) this.built.set(device, true);
         const remaining = deadline - this.now();
         if (!built.empty || !mayWait || remaining <= 0) return built.response;
@@ -170,28 +174,53 @@ export class SyncService {
     }
   }
 
+  /**
+   * A woken sync's answer without an await, when its window is quiet, its rooms section is a
+   * group's made moments ago (SharedAnswers.roomsNow) and every extension answers from memory:
+   * most of the syncs one message wakes. Otherwise undefined, and `build` answers.
+   */
+  private buildNow(p: SyncParams, since: number, upTo: number, woken: WaitedRooms): Built | undefined {
+    if (!this.deps.shared || !woken.all || !this.deps.notifier.quiet(p.viewer.userId, woken.roomIds, since)) return undefined;
+    const quiet: QuietWindow = { viewer: p.viewer, since, roomIds: woken.roomIds };
+    const fields: Array<Record<string, unknown>> = [];
+    for (const ext of this.extensions) {
+      const known = ext.quietFields?.(quiet);
+      if (!known) return undefined;
+      fields.push(known);
+    }
+    const rooms = this.deps.shared.roomsNow({ viewer: p.viewer, since, upTo, filter: p.filter, roomIds: woken.roomIds, quiet: true, roomAccountData: NO_ROOM_ACCOUNT_DATA });
+    if (!rooms) return undefined;
+    const response = answerOf(upTo, rooms.rooms, NO_ACCOUNT_DATA_EVENTS);
+    for (const f of fields) Object.assign(response, f);
+    return this.finish(response, rooms, NO_ACCOUNT_DATA_EVENTS, false);
+  }
+
   /** `woken`: the rooms a released long-poll waited on; its rooms section may then be shared (sharedAnswers.ts). */
-  private async build(p: SyncParams, since: number | undefined, upTo: number, woken?: WaitedRooms) {
+  private async build(p: SyncParams, since: number | undefined, upTo: number, woken?: WaitedRooms): Promise<Built> {
     const now = this.now();
     // Nothing announced for the user or the rooms waited on: only their room events are new.
     const roomsQuiet = woken !== undefined && since !== undefined && this.deps.notifier.quiet(p.viewer.userId, woken.roomIds, since);
     // And those are all the user's rooms (a message woke a room's members): no account data
     // changed, and extensions may answer from memory.
     const quiet: QuietWindow | undefined = roomsQuiet && woken?.all && since !== undefined ? { viewer: p.viewer, since, roomIds: woken.roomIds } : undefined;
-    const accountData = quiet ? [] : await this.deps.accountData.forSync(p.viewer.userId, since, upTo);
+    const accountData = quiet ? NO_ACCOUNT_DATA : await this.deps.accountData.forSync(p.viewer.userId, since, upTo);
     const global: AccountDataEntry[] = [];
-    const byRoom = new Map<string, AccountDataEntry[]>();
-    for (const e of accountData) {
-      if (e.roomId === '') global.push(e);
-      else {
-        let list = byRoom.get(e.roomId);
-        if (!list) byRoom.set(e.roomId, (list = []));
-        list.push(e);
+    let byRoom = NO_ROOM_ACCOUNT_DATA;
+    if (accountData.length > 0) {
+      const lists = new Map<string, AccountDataEntry[]>();
+      for (const e of accountData) {
+        if (e.roomId === '') global.push(e);
+        else {
+          let list = lists.get(e.roomId);
+          if (!list) lists.set(e.roomId, (list = []));
+          list.push(e);
+        }
       }
+      byRoom = lists;
     }
     const window = { viewer: p.viewer, since, upTo, fullState: p.fullState, filter: p.filter, now, roomAccountData: byRoom };
     const buildRooms = () => this.deps.rooms.build(window);
-    const { rooms, joinedRoomIds, shared }: BuiltRooms =
+    const built: BuiltRooms =
       woken && since !== undefined && this.deps.shared
         ? await this.deps.shared.rooms({ viewer: p.viewer, since, upTo, filter: p.filter, roomIds: woken.roomIds, quiet: roomsQuiet, roomAccountData: byRoom }, buildRooms)
         : await buildRooms();
@@ -199,16 +228,7 @@ export class SyncService {
     let accountDataEvents = global.filter((e) => af.matches({ type: e.type })).map((e) => ({ type: e.type, content: e.content }));
     if (af.limit !== undefined) accountDataEvents = accountDataEvents.slice(0, af.limit);
 
-    // Placeholders until presence and E2EE land; their modules replace them as extensions.
-    const response: Record<string, unknown> = {
-      next_batch: encodeToken(upTo),
-      rooms,
-      account_data: { events: accountDataEvents },
-      presence: { events: [] },
-      to_device: { events: [] },
-      device_lists: { changed: [], left: [] },
-      device_one_time_keys_count: {},
-    };
+    const response = answerOf(upTo, built.rooms, accountDataEvents);
     let extensionNews = false;
     for (const ext of this.extensions) {
       const known = quiet && ext.quietFields?.(quiet);
@@ -220,6 +240,11 @@ export class SyncService {
       Object.assign(response, fields);
       extensionNews ||= hasNews;
     }
+    return this.finish(response, built, accountDataEvents, extensionNews);
+  }
+
+  private finish(response: Record<string, unknown>, built: BuiltRooms, accountDataEvents: readonly unknown[], extensionNews: boolean): Built {
+    const { rooms, joinedRoomIds, shared } = built;
     const empty =
       !extensionNews &&
       accountDataEvents.length === 0 &&
@@ -228,7 +253,31 @@ export class SyncService {
       Object.keys(rooms.leave).length === 0 &&
       Object.keys(rooms.knock).length === 0;
     // A shared rooms section: the whole text may be an earlier answer's (sharedAnswers.ts).
-    if (shared && this.deps.shared) return { response: new JsonText(this.deps.shared.text(shared, response)), empty, joinedRoomIds };
+    if (shared && this.deps.shared) return { response: this.deps.shared.text(shared, response), empty, joinedRoomIds };
     return { response, empty, joinedRoomIds };
   }
+}
+
+/** An answer, and whether it holds nothing new (then a long-poll goes on waiting). */
+interface Built {
+  response: Record<string, unknown> | JsonText;
+  empty: boolean;
+  joinedRoomIds: string[];
+}
+
+/**
+ * The answer's top level before the extensions' fields. The placeholders stand until presence
+ * and E2EE add theirs; empty parts are shared read-only values (a woken answer allocates only
+ * what it has).
+ */
+function answerOf(upTo: number, rooms: RoomsSection, accountDataEvents: readonly unknown[]): Record<string, unknown> {
+  return {
+    next_batch: encodeToken(upTo),
+    rooms,
+    account_data: accountDataEvents.length === 0 ? NO_EVENTS : { events: accountDataEvents },
+    presence: NO_EVENTS,
+    to_device: NO_EVENTS,
+    device_lists: NO_DEVICE_LIST_CHANGES,
+    device_one_time_keys_count: NO_COUNTS,
+  };
 }

@@ -2,6 +2,8 @@
 // module on a temp database, served through createApp, with a token → user map
 // standing in for the accounts service. Built from the shared kit in testing/.
 import type { JsonObject } from '@parley/federation/core/types';
+import { toClientEvent } from '../events/clientEvent.js';
+import { createPushModule, syncUnreadCounter, type PushModule } from '../push/pushModule.js';
 import type { CreateRoomRequest } from '../rooms/createRoom.js';
 import type { Rooms } from '../rooms/roomsModule.js';
 import type { StreamCounter } from '../storage/streamCounter.js';
@@ -30,11 +32,22 @@ export interface Harness {
 
 export async function withSyncServer(
   fn: (h: Harness) => Promise<void>,
-  opts: { windowCap?: number; deps?: (rooms: Rooms) => Partial<SyncModuleDeps> } = {},
+  /** `push`: unread counts from the push module, wired as the server does (main.ts). */
+  opts: { windowCap?: number; push?: boolean; deps?: (rooms: Rooms) => Partial<SyncModuleDeps> } = {},
 ): Promise<void> {
   const storage = await openTestStorage({ prefix: 'parley-sync-' });
   const rooms = await openTestRoomsModule(storage, { serverName: SERVER });
-  const sync = openTestSync(storage, rooms, { windowCap: opts.windowCap, ...opts.deps?.(rooms) });
+  let push: PushModule | undefined;
+  const counts: Partial<SyncModuleDeps> = opts.push
+    ? { unread: syncUnreadCounter(() => push!), onRead: (userId, roomId, eventId, thread) => push!.receiptMoved(userId, roomId, eventId, thread) }
+    : {};
+  const sync = openTestSync(storage, rooms, { windowCap: opts.windowCap, ...counts, ...opts.deps?.(rooms) });
+  if (opts.push) {
+    const { db, stream, outputs } = storage;
+    push = createPushModule({ db, reader: rooms.reader, outputs, stream, serverName: SERVER, format: toClientEvent, accountData: sync.accountData, answered: () => sync.notifier.drained() });
+    sync.notifier.setReadyGate((pos) => push!.worker.countedUpTo(pos));
+    await push.start();
+  }
   const users = new TestUsers(SERVER);
   const http = await serveTestApp(sync.routes, users);
   const call: Call = http.call;
@@ -55,6 +68,7 @@ export async function withSyncServer(
   try {
     await fn(h);
   } finally {
+    await push?.close();
     sync.close();
     await http.close();
     await rooms.drain();
