@@ -21,7 +21,7 @@ import {
   unrecognized,
 } from './errors.js';
 import type { RateLimiter } from './rateLimiter.js';
-import type { BinaryReply, Requester, Route } from './route.js';
+import type { BinaryReply, Reply, Requester, Route } from './route.js';
 import { JsonText } from './jsonText.js';
 
 /** Resolves access tokens; implemented by the accounts service. */
@@ -167,11 +167,11 @@ async function handlePlain(r: Route<unknown, unknown>, req: IncomingMessage, res
   // Read the (empty) request to its end now: node:http otherwise drains it when the answer
   // is sent, which for a long-poll is in the burst of answers one change wakes.
   req.resume();
+  let reply: Promise<Reply>;
   try {
     const { raw: query, validated } = queries.of(r, rawQuery);
     const ip = req.socket.remoteAddress ?? '';
-    const view = { headers: req.headers, query, ip };
-    const requester = await authenticate(r, view, deps);
+    const requester = await authenticate(r, { headers: req.headers, query, ip }, deps);
     if (r.rateLimit && deps.rateLimiter) deps.rateLimiter.take(r.rateLimit, requester?.userId ?? ip);
     const ctx = {
       params: {},
@@ -183,39 +183,50 @@ async function handlePlain(r: Route<unknown, unknown>, req: IncomingMessage, res
       headers: req.headers,
       raw: undefined,
     };
-    const reply = await r.handler(ctx as never);
-    if ('binary' in reply) {
-      setCors(res);
-      res.statusCode = reply.status ?? 200;
-      if (reply.headers) for (const [k, v] of Object.entries(reply.headers)) res.setHeader(k, v);
-      await sendBinary(res, reply);
-      return;
-    }
-    // The hot path (every /sync): the status line and all headers in one writeHead with a
-    // flat list, and the text handed to end() once (no per-header bookkeeping).
-    // A shared answer goes as its bytes, encoded once for all who get it (http/jsonText.ts).
-    const body = reply.body instanceof JsonText ? reply.body.bytes : (JSON.stringify(reply.body) ?? '');
-    let head = JSON_HEAD;
-    if (reply.headers) {
-      head = JSON_HEAD.slice();
-      for (const [k, v] of Object.entries(reply.headers)) head.push(k, v);
-    }
-    // writeHead reads the list at once: the shared one only needs this response's length.
-    head[JSON_HEAD_LENGTH] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.length);
-    res.writeHead(reply.status ?? 200, head);
-    res.end(body);
+    reply = Promise.resolve(r.handler(ctx as never));
   } catch (err) {
-    const e = err instanceof MatrixError ? err : asMatrixError(err, deps.logger, { method: req.method ?? 'GET', path: (req.url ?? '').split('?')[0] });
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    if (!req.complete) res.setHeader('Connection', 'close');
-    setCors(res);
-    res.statusCode = e.status;
-    for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
-    sendJson(res, e.toJSON());
+    failPlain(err, req, res, deps);
+    return;
   }
+  // Not awaited: a held long-poll keeps these two callbacks alive rather than this call's
+  // frame (thousands are held at once; less to keep is less for the collector to copy).
+  reply.then((rep) => sendPlain(res, rep)).catch((err: unknown) => failPlain(err, req, res, deps));
+}
+
+function sendPlain(res: ServerResponse, reply: Reply): Promise<void> | undefined {
+  if ('binary' in reply) {
+    setCors(res);
+    res.statusCode = reply.status ?? 200;
+    if (reply.headers) for (const [k, v] of Object.entries(reply.headers)) res.setHeader(k, v);
+    return sendBinary(res, reply);
+  }
+  // The hot path (every /sync): the status line and all headers in one writeHead with a
+  // flat list, and the body handed to end() once (no per-header bookkeeping). A shared
+  // answer goes as its bytes, encoded once for all who get it (http/jsonText.ts).
+  const body = reply.body instanceof JsonText ? reply.body.bytes : (JSON.stringify(reply.body) ?? '');
+  let head = JSON_HEAD;
+  if (reply.headers) {
+    head = JSON_HEAD.slice();
+    for (const [k, v] of Object.entries(reply.headers)) head.push(k, v);
+  }
+  // writeHead reads the list at once: the shared one only needs this response's length.
+  head[JSON_HEAD_LENGTH] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.length);
+  res.writeHead(reply.status ?? 200, head);
+  res.end(body);
+  return undefined;
+}
+
+function failPlain(err: unknown, req: IncomingMessage, res: ServerResponse, deps: AppDeps): void {
+  const e = err instanceof MatrixError ? err : asMatrixError(err, deps.logger, { method: req.method ?? 'GET', path: (req.url ?? '').split('?')[0] });
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (!req.complete) res.setHeader('Connection', 'close');
+  setCors(res);
+  res.statusCode = e.status;
+  for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
+  sendJson(res, e.toJSON());
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';

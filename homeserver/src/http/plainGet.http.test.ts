@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { serveTestApp, type TestHttp } from '../testing/http.js';
 import { TestUsers } from '../testing/users.js';
+import { forbidden } from './errors.js';
 import { ok, requesterOf, route } from './route.js';
 
 const echo = route({
@@ -17,13 +18,28 @@ const echo = route({
   handler: (ctx) => ok({ user: requesterOf(ctx).userId, since: ctx.query.since ?? null, n: ctx.query.n }),
 });
 
+/** A handler that answers after a while (as a held long-poll does), or fails then. */
+const later = route({
+  method: 'GET',
+  path: '/_matrix/client/v3/later',
+  auth: 'user',
+  query: z.object({ outcome: z.enum(['answer', 'refuse', 'crash']) }),
+  spec: 'test only',
+  async handler(ctx) {
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    if (ctx.query.outcome === 'refuse') throw forbidden('not now');
+    if (ctx.query.outcome === 'crash') throw new Error('boom');
+    return ok({ later: true });
+  },
+});
+
 describe('plain GET routes', () => {
   let http: TestHttp;
   const users = new TestUsers('example.test');
   const alice = users.add('alice', { deviceId: 'A', token: 'tok-a' });
   const bob = users.add('bob', { deviceId: 'B', token: 'tok-b' });
   before(async () => {
-    http = await serveTestApp([echo as never], users, { allowQueryToken: true });
+    http = await serveTestApp([echo as never, later as never], users, { allowQueryToken: true });
   });
   after(() => http.close({ force: true }));
 
@@ -54,6 +70,20 @@ describe('plain GET routes', () => {
     assert.deepEqual([viaQuery.status, viaQuery.json], [200, { user: '@bob:example.test', since: null, n: 7 }]);
     const again = await http.call('GET', path, { token: alice.token, tokenInQuery: true });
     assert.equal(again.json.user, '@alice:example.test');
+  });
+
+  // Bounded: a reply or error that is never sent leaves the request hanging.
+  it('it should answer a handler that ends later with its reply or its error, CORS headers included', { timeout: 10_000 }, async () => {
+    const get = async (outcome: string) => {
+      const res = await fetch(`${http.base}/_matrix/client/v3/later?outcome=${outcome}`, { headers: { authorization: `Bearer ${alice.token}` } });
+      return { status: res.status, cors: res.headers.get('access-control-allow-origin'), json: (await res.json()) as Record<string, unknown> };
+    };
+    const [answer, refused, crashed] = await Promise.all([get('answer'), get('refuse'), get('crash')]);
+    assert.deepEqual(answer, { status: 200, cors: '*', json: { later: true } });
+    assert.deepEqual(refused, { status: 403, cors: '*', json: { errcode: 'M_FORBIDDEN', error: 'not now' } });
+    assert.equal(crashed.status, 500);
+    assert.equal(crashed.cors, '*');
+    assert.equal(crashed.json.errcode, 'M_UNKNOWN');
   });
 
   it('it should ignore a body sent with a GET and keep answering on the same connection', async () => {

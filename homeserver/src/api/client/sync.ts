@@ -35,16 +35,17 @@ export function syncRoutes(deps: SyncRouteDeps) {
         const q = ctx.query;
         const filter = await deps.filters.resolveSyncFilter(userId, q.filter);
         const since = q.since !== undefined && q.since !== '' ? parseToken(q.since, 'since') : undefined;
-        return ok(
-          await deps.sync.sync({
+        // Returned, not awaited: a held long-poll does not keep this frame alive.
+        return deps.sync
+          .sync({
             viewer: { userId, deviceId },
             since,
             fullState: q.full_state ?? false,
             filter,
             timeoutMs: q.timeout ?? 0,
             ...(q.set_presence ? { setPresence: q.set_presence } : {}),
-          }),
-        );
+          })
+          .then((body) => ok(body));
       },
     }),
   ];
