@@ -13,7 +13,6 @@ import { invalidParam, notFound } from '../http/errors.js';
 import type { Requester } from '../http/route.js';
 import type { BatchOp } from '../storage/db.js';
 import type { DeviceRecord, DevicesRepo } from '../storage/devicesRepo.js';
-import { GroupWriter } from '../storage/groupWriter.js';
 import type { UsersRepo } from '../storage/usersRepo.js';
 import { KeyedLock } from '../util/keyedLock.js';
 import type { AccountPorts } from './ports.js';
@@ -72,7 +71,6 @@ export class DeviceManager implements Authenticator, UserLock {
   /** When a requester object last went through noteSeen (dropped with the object). */
   private readonly seenNoted = new WeakMap<Requester, number>();
   private readonly cacheSize: number;
-  private readonly seenWrites: GroupWriter;
 
   constructor(
     private readonly devices: DevicesRepo,
@@ -81,7 +79,6 @@ export class DeviceManager implements Authenticator, UserLock {
     private readonly logger: Logger,
     opts: { cacheSize?: number } = {},
   ) {
-    this.seenWrites = new GroupWriter((ops) => this.devices.write(ops));
     this.cacheSize = opts.cacheSize ?? TOKEN_CACHE;
     this.cache = new TokenCache(this.cacheSize);
   }
@@ -149,8 +146,8 @@ export class DeviceManager implements Authenticator, UserLock {
       if (!d) return;
       const next: DeviceRecord = { ...d, lastSeenTs: now, lastSeenIp: seen.ip };
       if (seen.userAgent !== undefined) next.lastSeenUserAgent = seen.userAgent.slice(0, 512);
-      // Grouped with other devices' last-seen writes: a crowd coming online is a few batches.
-      await this.seenWrites.put([this.devices.putDevice(requester.userId, next)]);
+      // Grouped with the writes made meanwhile (Database.write): a crowd coming online is a few batches.
+      await this.devices.write([this.devices.putDevice(requester.userId, next)]);
     }).catch((err: unknown) => this.logger.warn({ err, userId: requester.userId }, 'recording last seen failed'));
     this.seenInFlight.set(requester.userId, written);
     void written.then(() => {
