@@ -117,7 +117,7 @@ await runBenchmark('memory', async (ctx) => {
       value: (touchedKb - busyKb) / users.length,
       unit: 'KB',
       target: le(20),
-      note: `${regNote}; baseline: a 1-user server after the same number of requests (${MB(busyKb).toFixed(0)} MB); after a restart, before any request: ${((coldKb - idleKb) / users.length).toFixed(1)} KB/user; ${warmNote}; RSS noise of a few MB makes this ±${((3 * 1024) / users.length).toFixed(1)} KB/user`,
+      note: `${regNote}; baseline: a 1-user server after the same number of requests (${MB(busyKb).toFixed(0)} MB); after a restart, before any request: ${((coldKb - idleKb) / users.length).toFixed(1)} KB/user; ${warmNote}; between runs the baselines moved by up to ~25 MB (README, tenth round): ±${((25 * 1024) / users.length).toFixed(1)} KB/user here`,
     });
 
     // 3. Held /sync connections, spread over the registered users.
