@@ -65,6 +65,12 @@ export interface RoomsSection {
 
 type Member = Pick<MemberRecord, 'membership' | 'eventId' | 'stream'> & { forgotten?: boolean };
 
+/** A window's read, shared by the syncs woken together, and its events once read (undefined: too large). */
+interface SharedWindow {
+  read: Promise<Map<string, StoredEvent[]> | undefined>;
+  events?: Map<string, StoredEvent[]>;
+}
+
 /** The rooms a long-poll waits on (joined, through the filter), and whether no joined room was left out. */
 export interface WaitedRooms {
   roomIds: string[];
@@ -73,16 +79,13 @@ export interface WaitedRooms {
 
 export class RoomsSync {
   /** Window reads by `since:upTo:cap`, shared by the syncs woken together (a fan-out reads the stream once). */
-  private readonly windows = new Map<string, Promise<Map<string, StoredEvent[]> | undefined>>();
-  /** The windows of `windows` whose read has ended, by the same key. */
-  private readonly readWindows = new Map<string, Map<string, StoredEvent[]>>();
+  private readonly windows = new Map<string, SharedWindow>();
 
   constructor(private readonly deps: RoomsSyncDeps) {}
 
   /** A stored event changed in place (a redaction): remembered windows may hold its old form. */
   forgetWindows(): void {
     this.windows.clear();
-    this.readWindows.clear();
   }
 
   /** The rooms a long-poll listens to, as `build` lists them, from the user's memberships now. */
@@ -336,27 +339,22 @@ export class RoomsSync {
     if (since >= upTo) return Promise.resolve(new Map());
     const cap = this.deps.windowCap ?? WINDOW_CAP;
     const k = `${since}:${upTo}:${cap}`;
-    let p = this.windows.get(k);
-    if (!p) {
-      const read = (p = this.readWindow(since, upTo, cap));
-      this.windows.set(k, read);
-      if (this.windows.size > SHARED_WINDOWS) {
-        const oldest = this.windows.keys().next().value as string;
-        this.windows.delete(oldest);
-        this.readWindows.delete(oldest);
-      }
-      read.then(
-        (events) => events && this.windows.get(k) === read && this.readWindows.set(k, events),
-        // A failed read is not remembered.
-        () => this.windows.get(k) === read && this.windows.delete(k),
-      );
-    }
-    return p;
+    const known = this.windows.get(k);
+    if (known) return known.read;
+    const window: SharedWindow = { read: this.readWindow(since, upTo, cap) };
+    this.windows.set(k, window);
+    if (this.windows.size > SHARED_WINDOWS) this.windows.delete(this.windows.keys().next().value as string);
+    window.read.then(
+      (events) => (window.events = events),
+      // A failed read is not remembered.
+      () => this.windows.get(k) === window && this.windows.delete(k),
+    );
+    return window.read;
   }
 
   /** newEvents' answer if a read of the window already ended with one; otherwise (not read yet, or too large) undefined. */
   readNewEvents(since: number, upTo: number): Map<string, StoredEvent[]> | undefined {
-    return since < upTo ? this.readWindows.get(`${since}:${upTo}:${this.deps.windowCap ?? WINDOW_CAP}`) : undefined;
+    return since < upTo ? this.windows.get(`${since}:${upTo}:${this.deps.windowCap ?? WINDOW_CAP}`)?.events : undefined;
   }
 
   /** The window's events grouped by room (callers share the result: read only). */

@@ -22,7 +22,6 @@ const BUILT_DEVICES = 50_000;
 export const MAX_SYNC_TIMEOUT_MS = 120_000;
 const NO_ACCOUNT_DATA: readonly AccountDataEntry[] = Object.freeze([]);
 const NO_ROOM_ACCOUNT_DATA: ReadonlyMap<string, AccountDataEntry[]> = new Map();
-const NO_ACCOUNT_DATA_EVENTS: readonly unknown[] = Object.freeze([]);
 
 export interface SyncParams {
   viewer: Viewer;
@@ -154,7 +153,8 @@ export class SyncService {
       }
       for (;;) {
         const upTo = this.deps.stream.persisted;
-        let built: Built | undefined = (woken && since !== undefined ? this.buildNow(p, since, upTo, woken) : undefined) ?? (await this.build(p, since, upTo, woken));
+        const w = woken && since !== undefined ? this.wokenWindow(p, since, woken) : undefined;
+        let built: Built | undefined = (w && this.buildNow(p, upTo, w)) ?? (await this.build(p, since, upTo, w));
         if (!this.built.get(device)) this.built.set(device, true);
         const remaining = deadline - this.now();
         if (!built.empty || !mayWait || remaining <= 0) return built.response;
@@ -174,36 +174,34 @@ export class SyncService {
     }
   }
 
+  /** What a released long-poll's window (since, upTo] lets its answer skip: worked out once per answer. */
+  private wokenWindow(p: SyncParams, since: number, rooms: WaitedRooms): WokenWindow {
+    // Nothing announced for the user or the rooms waited on: only their room events are new.
+    const roomsQuiet = this.deps.notifier.quiet(p.viewer.userId, rooms.roomIds, since);
+    // And those are all the user's rooms (a message woke a room's members): no account data
+    // changed, and extensions may answer from memory.
+    const quiet: QuietWindow | undefined = roomsQuiet && rooms.all ? { viewer: p.viewer, since, roomIds: rooms.roomIds } : undefined;
+    return { since, rooms, roomsQuiet, quiet, known: quiet && this.extensions.map((ext) => ext.quietFields?.(quiet)) };
+  }
+
   /**
    * A woken sync's answer without an await, when its window is quiet, its rooms section is a
    * group's made moments ago (SharedAnswers.roomsNow) and every extension answers from memory:
    * most of the syncs one message wakes. Otherwise undefined, and `build` answers.
    */
-  private buildNow(p: SyncParams, since: number, upTo: number, woken: WaitedRooms): Built | undefined {
-    if (!this.deps.shared || !woken.all || !this.deps.notifier.quiet(p.viewer.userId, woken.roomIds, since)) return undefined;
-    const quiet: QuietWindow = { viewer: p.viewer, since, roomIds: woken.roomIds };
-    const fields: Array<Record<string, unknown>> = [];
-    for (const ext of this.extensions) {
-      const known = ext.quietFields?.(quiet);
-      if (!known) return undefined;
-      fields.push(known);
-    }
-    const rooms = this.deps.shared.roomsNow({ viewer: p.viewer, since, upTo, filter: p.filter, roomIds: woken.roomIds, quiet: true, roomAccountData: NO_ROOM_ACCOUNT_DATA });
+  private buildNow(p: SyncParams, upTo: number, w: WokenWindow): Built | undefined {
+    if (!this.deps.shared || !w.known || w.known.some((f) => f === undefined)) return undefined;
+    const rooms = this.deps.shared.roomsNow({ viewer: p.viewer, since: w.since, upTo, filter: p.filter, roomIds: w.rooms.roomIds, quiet: true, roomAccountData: NO_ROOM_ACCOUNT_DATA });
     if (!rooms) return undefined;
-    const response = answerOf(upTo, rooms.rooms, NO_ACCOUNT_DATA_EVENTS);
-    for (const f of fields) Object.assign(response, f);
-    return this.finish(response, rooms, NO_ACCOUNT_DATA_EVENTS, false);
+    const response = answerOf(upTo, rooms.rooms, NO_ACCOUNT_DATA);
+    for (const f of w.known) Object.assign(response, f);
+    return this.finish(response, rooms, NO_ACCOUNT_DATA, false);
   }
 
-  /** `woken`: the rooms a released long-poll waited on; its rooms section may then be shared (sharedAnswers.ts). */
-  private async build(p: SyncParams, since: number | undefined, upTo: number, woken?: WaitedRooms): Promise<Built> {
+  /** `w`: the window of a released long-poll, whose rooms section may then be shared (sharedAnswers.ts). */
+  private async build(p: SyncParams, since: number | undefined, upTo: number, w?: WokenWindow): Promise<Built> {
     const now = this.now();
-    // Nothing announced for the user or the rooms waited on: only their room events are new.
-    const roomsQuiet = woken !== undefined && since !== undefined && this.deps.notifier.quiet(p.viewer.userId, woken.roomIds, since);
-    // And those are all the user's rooms (a message woke a room's members): no account data
-    // changed, and extensions may answer from memory.
-    const quiet: QuietWindow | undefined = roomsQuiet && woken?.all && since !== undefined ? { viewer: p.viewer, since, roomIds: woken.roomIds } : undefined;
-    const accountData = quiet ? NO_ACCOUNT_DATA : await this.deps.accountData.forSync(p.viewer.userId, since, upTo);
+    const accountData = w?.quiet ? NO_ACCOUNT_DATA : await this.deps.accountData.forSync(p.viewer.userId, since, upTo);
     const global: AccountDataEntry[] = [];
     let byRoom = NO_ROOM_ACCOUNT_DATA;
     if (accountData.length > 0) {
@@ -221,8 +219,8 @@ export class SyncService {
     const window = { viewer: p.viewer, since, upTo, fullState: p.fullState, filter: p.filter, now, roomAccountData: byRoom };
     const buildRooms = () => this.deps.rooms.build(window);
     const built: BuiltRooms =
-      woken && since !== undefined && this.deps.shared
-        ? await this.deps.shared.rooms({ viewer: p.viewer, since, upTo, filter: p.filter, roomIds: woken.roomIds, quiet: roomsQuiet, roomAccountData: byRoom }, buildRooms)
+      w && this.deps.shared
+        ? await this.deps.shared.rooms({ viewer: p.viewer, since: w.since, upTo, filter: p.filter, roomIds: w.rooms.roomIds, quiet: w.roomsQuiet, roomAccountData: byRoom }, buildRooms)
         : await buildRooms();
     const af = p.filter.accountData;
     let accountDataEvents = global.filter((e) => af.matches({ type: e.type })).map((e) => ({ type: e.type, content: e.content }));
@@ -230,8 +228,8 @@ export class SyncService {
 
     const response = answerOf(upTo, built.rooms, accountDataEvents);
     let extensionNews = false;
-    for (const ext of this.extensions) {
-      const known = quiet && ext.quietFields?.(quiet);
+    for (const [i, ext] of this.extensions.entries()) {
+      const known = w?.known?.[i];
       if (known) {
         Object.assign(response, known);
         continue;
@@ -256,6 +254,18 @@ export class SyncService {
     if (shared && this.deps.shared) return { response: this.deps.shared.text(shared, response), empty, joinedRoomIds };
     return { response, empty, joinedRoomIds };
   }
+}
+
+/** A released long-poll's window (since, upTo]: the rooms it waited on, and what it may skip. */
+interface WokenWindow {
+  since: number;
+  rooms: WaitedRooms;
+  /** SyncNotifier.quiet for the user and the rooms waited on. */
+  roomsQuiet: boolean;
+  /** Set when those rooms are all the user's: no account data changed. */
+  quiet?: QuietWindow;
+  /** Each extension's quietFields for `quiet` (undefined where it cannot tell from memory). */
+  known?: Array<Record<string, unknown> | undefined>;
 }
 
 /** An answer, and whether it holds nothing new (then a long-poll goes on waiting). */
