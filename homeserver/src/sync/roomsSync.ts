@@ -129,7 +129,7 @@ export class RoomsSync {
         case 'join': {
           // Synapse (MSC3706): a room whose members are still being fetched is left out, unless
           // the filter lazy-loads members (the few the client needs are known).
-          if (this.deps.partialState?.isPartial(roomId) && !w.filter.room.state.lazyLoadMembers) return;
+          if (this.partialAt(roomId, w.upTo) && !w.filter.room.state.lazyLoadMembers) return;
           joinedRoomIds.push(roomId);
           const entry = await this.joined(w, roomId, m, windowByRoom);
           if (entry) rooms.join[roomId] = entry;
@@ -326,6 +326,22 @@ export class RoomsSync {
   }
 
   // ── helpers ────────────────────────────────────────────────────────────────
+  /**
+   * Whether a window ending at `upTo` sees the room with partial state. A completion is marked
+   * in memory before its stream position is readable: a window ending before that position
+   * still leaves the room out, as the windows before it did, so that the one containing it is
+   * the only one to send the room — a room sent earlier too would come again as newly joined,
+   * with state from before events the client already has (matrix-js-sdk then rolls the user's
+   * own join back to the invite).
+   */
+  private partialAt(roomId: string, upTo: number): boolean {
+    const partial = this.deps.partialState;
+    if (!partial) return false;
+    if (partial.isPartial(roomId)) return true;
+    const completedAt = partial.completedAt(roomId);
+    return completedAt !== undefined && completedAt > upTo;
+  }
+
   private serializeOpts(w: SyncWindow) {
     return { eventFields: w.filter.eventFields, eventFormat: w.filter.eventFormat, withoutRoomId: true };
   }

@@ -86,6 +86,8 @@ function mirror(net: FakeFederation, hr: FakeRemoteServer, roomId: string, name:
 }
 
 async function openServer(dir: string, network: FederationRequester) {
+  /** Run while a completion is marked but its stream position not yet finished (set by a test). */
+  const hooks: { completing?: () => Promise<void> } = {};
   const db = await Database.open(dir);
   const stream = await StreamCounter.open(db);
   const partial = await PartialStateRooms.open(new PartialStateRepo(db));
@@ -110,10 +112,14 @@ async function openServer(dir: string, network: FederationRequester) {
     requester: network,
     counter: stream,
     retryDelayMs: 60_000,
-    onCompleted: async (_roomId, pos) => sync.notifier.notify(pos, { users: [ME] }),
+    onCompleted: async (_roomId, pos) => {
+      await hooks.completing?.();
+      sync.notifier.notify(pos, { users: [ME] });
+    },
   });
   const joiner = new FederationRemoteJoiner({ serverName: US, signingKey: ourKey, client: network, ingest, directory: new FederationDirectory(network), partialJoins: resync });
   return {
+    hooks,
     db,
     rooms,
     partial,
@@ -456,6 +462,35 @@ test(
       assert.deepEqual([...new Set(memberIds)].sort(), everyone(members), 'with every member, as for a newly joined room');
       const after = await s.sync(next.next_batch);
       assert.equal(after.rooms?.join?.[roomId], undefined, 'and only once');
+    } finally {
+      await s.close();
+    }
+  }),
+);
+
+test(
+  'it should leave a room out of a /sync that ends before its completion, also one made while completing, and send it once after',
+  withTempDir(async (dir) => {
+    const { s, network, roomId, members } = await joinSetupWithHeldResync(dir);
+    try {
+      // The client last synced before the join, and syncs again while the completion is being
+      // recorded (marked in memory, its stream position not yet readable).
+      const beforeJoin = (await s.sync(undefined)).next_batch;
+      await s.joiner.joinRemote(ME, roomId, ['hr.test'], {});
+      let during: any;
+      s.hooks.completing = async () => {
+        during = await s.sync(beforeJoin);
+      };
+      network.release();
+      await s.resync.settled(roomId);
+      assert.ok(during, 'a /sync ran while completing');
+      assert.equal(during.rooms?.join?.[roomId], undefined, 'not yet: its window ends before the completion');
+      const next = await s.sync(during.next_batch);
+      const room = next.rooms?.join?.[roomId];
+      assert.ok(room, 'sent once complete');
+      const memberIds = [...(room.state?.events ?? []), ...(room.timeline?.events ?? [])].filter((e: any) => e.type === 'm.room.member').map((e: any) => e.state_key);
+      assert.deepEqual([...new Set(memberIds)].sort(), everyone(members), 'whole, as for a newly joined room');
+      assert.equal((await s.sync(next.next_batch)).rooms?.join?.[roomId], undefined, 'and only once');
     } finally {
       await s.close();
     }
