@@ -31,6 +31,26 @@ test('it should make PUT /send idempotent per device: a retry returns the same e
   }
 });
 
+test('it should give a retry that arrives while the first request is being written the first request’s event', async () => {
+  const t = await openTestRooms();
+  try {
+    const { room_id: roomId } = await t.rooms.creator.createRoom(requester('alice'), { preset: 'public_chat' });
+    const phone = requester('alice', 'PHONE');
+    const sends: Array<Promise<string>> = [];
+    // Retries spread over the first one's write: some queue behind it, some come as it lands.
+    for (let i = 0; i < 12; i++) {
+      sends.push(t.rooms.events.send(phone, roomId, 'm.room.message', 'txn-retried', { body: 'once' }));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const ids = new Set(await Promise.all(sends));
+    assert.equal(ids.size, 1);
+    const bodies = (await t.rooms.reader.timeline(roomId, { dir: 'f', limit: 100 })).filter((e) => e.pdu.type === 'm.room.message');
+    assert.equal(bodies.length, 1);
+  } finally {
+    await t.dispose();
+  }
+});
+
 test('it should prune a redacted event in storage, link the redaction, and tell listeners', async () => {
   const t = await openTestRooms();
   try {

@@ -27,6 +27,7 @@ import { stageEvent, type Staged } from './pipeline/stageEvent.js';
 import { headStateEvent, loadHead, stateLookupFor, type RoomHead } from './roomHead.js';
 import type { RoomQueue } from './roomQueue.js';
 import { RemoteSession } from './remoteSession.js';
+import { TxnLookups, type TxnLookup } from './txnLookups.js';
 import type { StoredEvent } from './types.js';
 
 /** What a planner sees of the room: its version and current state. */
@@ -50,7 +51,7 @@ export interface AppendResult {
 
 interface Job {
   plan: Planner;
-  txn: TxnScope | undefined;
+  txn: TxnLookup | undefined;
   resolve(r: AppendResult): void;
   reject(err: unknown): void;
 }
@@ -93,8 +94,11 @@ export class RoomWriter {
   private readonly waiting = new Map<string, Job[]>();
   private lastTs = 0;
   private lastCreateTs = 0;
+  private readonly txns: TxnLookups;
 
-  constructor(private readonly deps: WriterDeps) {}
+  constructor(private readonly deps: WriterDeps) {
+    this.txns = new TxnLookups((scope) => deps.storage.txns.get(scope));
+  }
 
   /**
    * Plan and append events to an existing room. 404 if this server does not know the room.
@@ -103,7 +107,7 @@ export class RoomWriter {
    */
   append(roomId: string, plan: Planner, txn?: TxnScope): Promise<AppendResult> {
     return new Promise((resolve, reject) => {
-      const job: Job = { plan, txn, resolve, reject };
+      const job: Job = { plan, txn: txn && this.txns.begin(txn), resolve, reject };
       const group = this.waiting.get(roomId);
       if (group && group.length < MAX_GROUP) {
         group.push(job);
@@ -216,8 +220,7 @@ export class RoomWriter {
       const sub = new Batch();
       const subPositions: number[] = [];
       try {
-        const txnKey = job.txn && JSON.stringify(job.txn);
-        const existing = txnKey && (txnsHere.get(txnKey) ?? (await storage.txns.get(job.txn!)));
+        const existing = job.txn && (txnsHere.get(job.txn.key) ?? (await this.txns.existing(job.txn)));
         if (existing) {
           done.push({ job, result: { eventIds: [existing], events: [] }, staged: [] });
           continue;
@@ -227,12 +230,12 @@ export class RoomWriter {
           done.push({ job, result: { eventIds: [planned.existing], events: [] }, staged: [] });
           continue;
         }
-        const res = await this.stageAll(tip, planned, sub, job.txn, subPositions);
+        const res = await this.stageAll(tip, planned, sub, job.txn?.scope, subPositions);
         batch.merge(sub);
         positions.push(...subPositions);
         tip = res.tip;
         const eventIds = res.staged.map((s) => s.record.eventId);
-        if (txnKey && eventIds.length > 0) txnsHere.set(txnKey, eventIds[eventIds.length - 1]);
+        if (job.txn && eventIds.length > 0) txnsHere.set(job.txn.key, eventIds[eventIds.length - 1]);
         done.push({ job, result: { eventIds, events: res.staged.map((s) => s.record) }, staged: res.staged });
       } catch (err) {
         for (const p of subPositions) counter.finish(p);
@@ -249,6 +252,7 @@ export class RoomWriter {
       return;
     }
     for (const p of positions) counter.finish(p);
+    for (const [key, eventId] of txnsHere) this.txns.committed(key, eventId);
     for (const d of done) {
       this.emit(roomId, d.staged);
       d.job.resolve(d.result);
