@@ -14,6 +14,11 @@ export class KeyedLock {
     return result;
   }
 
+  /** Whether work for `key` is queued or running. */
+  busy(key: string): boolean {
+    return this.tails.has(key);
+  }
+
   /** Hold several keys (taken in sorted order, so two callers never deadlock). */
   runAll<T>(keys: string[], fn: () => Promise<T>): Promise<T> {
     const sorted = [...new Set(keys)].sort();

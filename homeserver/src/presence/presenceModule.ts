@@ -67,7 +67,7 @@ export function createPresenceModule(deps: PresenceModuleDeps): PresenceModule {
   deps.sync.addExtension(new PresenceSync({ presence: service, repo, reader }));
   // A presence failure must never fail the /sync it rides on.
   deps.sync.addRequestHook({
-    syncStarted: (userId, setPresence) => service.syncStarted(userId, setPresence).catch((err) => onError(err, 'presence on sync')),
+    syncStarted: (userId, setPresence) => service.syncStarted(userId, setPresence)?.catch((err) => onError(err, 'presence on sync')),
     syncEnded: (userId, setPresence) => service.syncEnded(userId, setPresence),
   });
   // presence.md "Last active ago": sending a message is a pro-active event (state events are

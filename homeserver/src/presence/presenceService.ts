@@ -115,9 +115,16 @@ export class PresenceService {
    * marks them idle; `offline` leaves presence alone and does not count as syncing.
    * An explicit or idle `unavailable` is not overridden by a sync (only by activity).
    */
-  syncStarted(userId: string, setPresence: PresenceState): Promise<void> {
-    if (setPresence === 'offline') return Promise.resolve();
+  syncStarted(userId: string, setPresence: PresenceState): Promise<void> | undefined {
+    if (setPresence === 'offline') return undefined;
     this.syncing.set(userId, (this.syncing.get(userId) ?? 0) + 1);
+    // A client syncing in a loop is already in the state its syncs ask for: only the time of
+    // its last sync moves (as in syncEnded), with no lock and nothing to wait for.
+    const rec = this.live.get(userId);
+    if (rec && !this.lock.busy(userId) && (setPresence === 'online' ? rec.state !== 'offline' : rec.state === 'unavailable')) {
+      rec.lastSyncTs = this.now();
+      return undefined;
+    }
     return this.lock.run(userId, async () => {
       const prev = await this.current(userId);
       const now = this.now();

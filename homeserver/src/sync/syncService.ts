@@ -35,7 +35,8 @@ export interface SyncParams {
 
 /** Told when a /sync request starts and ends (presence: set_presence, "the user is syncing"). */
 export interface SyncRequestHook {
-  syncStarted(userId: string, setPresence: 'online' | 'offline' | 'unavailable'): Promise<void>;
+  /** A promise when the sync must wait for something first. */
+  syncStarted(userId: string, setPresence: 'online' | 'offline' | 'unavailable'): Promise<void> | undefined;
   syncEnded(userId: string, setPresence: 'online' | 'offline' | 'unavailable'): void;
 }
 
@@ -131,7 +132,10 @@ export class SyncService {
   /** One async frame for the whole request: a held sync keeps every frame it awaits in. */
   private async run(p: SyncParams): Promise<Record<string, unknown> | JsonText> {
     const setPresence = p.setPresence ?? 'online';
-    for (const h of this.hooks) await h.syncStarted(p.viewer.userId, setPresence);
+    for (const h of this.hooks) {
+      const started = h.syncStarted(p.viewer.userId, setPresence);
+      if (started) await started;
+    }
     try {
       // sync.yaml: full_state ignores the timeout; an initial sync never waits (as Synapse).
       const mayWait = p.since !== undefined && !p.fullState && p.timeoutMs > 0;
