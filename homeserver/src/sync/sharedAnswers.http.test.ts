@@ -179,7 +179,7 @@ describe('woken /syncs sharing their rooms section', () => {
     );
   });
 
-  it('it should answer the members one message wakes, once its room entry is built, without waiting and with their own counts', async () => {
+  it('it should answer the members one message wakes from the room entry the first of them builds, at once and with their own counts', async () => {
     await withSyncServer(
       async (h) => {
         const alice = h.user('alice');
@@ -206,8 +206,11 @@ describe('woken /syncs sharing their rooms section', () => {
           assert.ok(i < 200, `${h.sync.notifier.waiting} of ${quietSince.size} long-polls held`);
           await new Promise((resolve) => setTimeout(resolve, 10));
         }
+        const atFirst = h.sync.shared.sharedAtOnceCount;
         await h.send(alice, roomId, 'second', { 'm.mentions': { user_ids: [mentioned.userId] } });
         const woken = await held;
+        // One builds the entry; the rest of its slice wait for it (SharedAnswers.turn), then all answer at once.
+        assert.equal(h.sync.shared.sharedAtOnceCount - atFirst, quietSince.size - 1);
         const counts = (answers: Map<TestUser, Json>, u: TestUser) => answers.get(u).rooms.join[roomId].unread_notifications;
         assert.deepEqual(counts(woken, members[0]), { notification_count: 1, highlight_count: 0 }, 'read the first message');
         assert.deepEqual(counts(woken, members[12]), { notification_count: 2, highlight_count: 0 });

@@ -79,11 +79,16 @@ interface Group {
 /** Sections and texts kept per group: members' answers differ only in their counts and extensions' fields. */
 const KEPT = 8;
 
+/** A woken sync's turn to build (see `turn`): wait for another's build, or build and then say so. */
+export type BuildTurn = { wait: Promise<void>; done?: undefined } | { wait?: undefined; done: () => void };
+
 export class SharedAnswers {
   /** Newest last. */
   private readonly groups: Group[] = [];
   private reused = 0;
   private reusedAtOnce = 0;
+  /** Windows ("since:upTo") whose first woken sync is building, by filter (see `turn`). */
+  private readonly firsts = new Map<string, Array<{ filter: CompiledFilter; built: Promise<void> }>>();
 
   constructor(private readonly deps: SharedAnswersDeps) {}
 
@@ -174,6 +179,33 @@ export class SharedAnswers {
     if (!this.mayBePlain(s)) return undefined;
     const window = await this.deps.newEvents(s.since, s.upTo);
     return window && this.roomOf(s, window);
+  }
+
+  /**
+   * For a woken sync `roomsNow` could not answer: when another sync of the same window and
+   * filter is building its answer, `wait` settles once it has — its group's entry is then
+   * built and the window read, so `roomsNow` may answer. Otherwise this sync is the window's
+   * first: it builds, then calls `done`. Syncs woken together (one release slice, or re-polls
+   * that arrive in one turn) would otherwise each take the whole chain of awaits of `rooms`
+   * before the first had made the entry they share.
+   */
+  turn(since: number, upTo: number, filter: CompiledFilter): BuildTurn {
+    const key = `${since}:${upTo}`;
+    let list = this.firsts.get(key);
+    const building = list?.find((f) => f.filter === filter);
+    if (building) return { wait: building.built };
+    let settle!: () => void;
+    const mine = { filter, built: new Promise<void>((resolve) => (settle = resolve)) };
+    if (!list) this.firsts.set(key, (list = []));
+    list.push(mine);
+    return {
+      done: () => {
+        settle();
+        const left = this.firsts.get(key)?.filter((f) => f !== mine) ?? [];
+        if (left.length > 0) this.firsts.set(key, left);
+        else this.firsts.delete(key);
+      },
+    };
   }
 
   /** What a plain sync is, apart from its window's events (see the top of this file). */

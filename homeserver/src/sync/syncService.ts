@@ -77,7 +77,7 @@ export interface SyncServiceDeps {
   notifier: Pick<SyncNotifier, 'wait' | 'knows' | 'quiet'>;
   stream: { readonly persisted: number };
   /** Woken syncs with the same rooms section build it once (sharedAnswers.ts). */
-  shared?: Pick<SharedAnswers, 'rooms' | 'roomsNow' | 'text'>;
+  shared?: Pick<SharedAnswers, 'rooms' | 'roomsNow' | 'turn' | 'text'>;
   now?: Clock;
 }
 
@@ -158,7 +158,7 @@ export class SyncService {
       for (;;) {
         const upTo = this.deps.stream.persisted;
         const w = woken && since !== undefined ? this.wokenWindow(p, since, woken) : undefined;
-        let built: Built | undefined = (w && this.buildNow(p, upTo, w)) ?? (await this.build(p, since, upTo, w));
+        let built: Built | undefined = w && woken && since !== undefined ? (this.buildNow(p, upTo, w) ?? (await this.buildWoken(p, since, upTo, woken, w))) : await this.build(p, since, upTo);
         if (!this.built.get(device)) this.built.set(device, true);
         const remaining = deadline - this.now();
         if (!built.empty || !mayWait || remaining <= 0) return built.response;
@@ -200,6 +200,27 @@ export class SyncService {
     const response = answerOf(upTo, rooms.rooms, NO_ACCOUNT_DATA);
     for (const f of w.known) Object.assign(response, f);
     return this.finish(response, rooms, NO_ACCOUNT_DATA, false);
+  }
+
+  /**
+   * A woken sync `buildNow` could not answer. If it could be answered from memory but for a
+   * room entry another sync of its window is building, it waits for that one and tries
+   * again (SharedAnswers.turn); else it builds.
+   */
+  private async buildWoken(p: SyncParams, since: number, upTo: number, woken: WaitedRooms, w: WokenWindow): Promise<Built> {
+    if (!this.deps.shared || !w.known || w.known.some((f) => f === undefined)) return this.build(p, since, upTo, w);
+    const turn = this.deps.shared.turn(since, upTo, p.filter);
+    if (turn.wait) {
+      await turn.wait;
+      // What was announced meanwhile is after upTo, but counts against a quiet window all the same.
+      const again = this.wokenWindow(p, since, woken);
+      return this.buildNow(p, upTo, again) ?? this.build(p, since, upTo, again);
+    }
+    try {
+      return await this.build(p, since, upTo, w);
+    } finally {
+      turn.done();
+    }
   }
 
   /** `w`: the window of a released long-poll, whose rooms section may then be shared (sharedAnswers.ts). */
