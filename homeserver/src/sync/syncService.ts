@@ -158,7 +158,7 @@ export class SyncService {
       for (;;) {
         const upTo = this.deps.stream.persisted;
         const w = woken && since !== undefined ? this.wokenWindow(p, since, woken) : undefined;
-        let built: Built | undefined = w && woken && since !== undefined ? (this.buildNow(p, upTo, w) ?? (await this.buildWoken(p, since, upTo, woken, w))) : await this.build(p, since, upTo);
+        let built: Built | undefined = w ? (this.buildNow(p, upTo, w) ?? (await this.buildWoken(p, upTo, w))) : await this.build(p, since, upTo);
         if (!this.built.get(device)) this.built.set(device, true);
         const remaining = deadline - this.now();
         if (!built.empty || !mayWait || remaining <= 0) return built.response;
@@ -194,7 +194,7 @@ export class SyncService {
    * most of the syncs one message wakes. Otherwise undefined, and `build` answers.
    */
   private buildNow(p: SyncParams, upTo: number, w: WokenWindow): Built | undefined {
-    if (!this.deps.shared || !w.known || w.known.some((f) => f === undefined)) return undefined;
+    if (!this.deps.shared || !fromMemory(w)) return undefined;
     const rooms = this.deps.shared.roomsNow({ viewer: p.viewer, since: w.since, upTo, filter: p.filter, roomIds: w.rooms.roomIds, quiet: true, roomAccountData: NO_ROOM_ACCOUNT_DATA });
     if (!rooms) return undefined;
     const response = answerOf(upTo, rooms.rooms, NO_ACCOUNT_DATA);
@@ -207,17 +207,17 @@ export class SyncService {
    * room entry another sync of its window is building, it waits for that one and tries
    * again (SharedAnswers.turn); else it builds.
    */
-  private async buildWoken(p: SyncParams, since: number, upTo: number, woken: WaitedRooms, w: WokenWindow): Promise<Built> {
-    if (!this.deps.shared || !w.known || w.known.some((f) => f === undefined)) return this.build(p, since, upTo, w);
-    const turn = this.deps.shared.turn(since, upTo, p.filter);
+  private async buildWoken(p: SyncParams, upTo: number, w: WokenWindow): Promise<Built> {
+    if (!this.deps.shared || !fromMemory(w)) return this.build(p, w.since, upTo, w);
+    const turn = this.deps.shared.turn(w.since, upTo, p.filter);
     if (turn.wait) {
       await turn.wait;
       // What was announced meanwhile is after upTo, but counts against a quiet window all the same.
-      const again = this.wokenWindow(p, since, woken);
-      return this.buildNow(p, upTo, again) ?? this.build(p, since, upTo, again);
+      const again = this.wokenWindow(p, w.since, w.rooms);
+      return this.buildNow(p, upTo, again) ?? this.build(p, w.since, upTo, again);
     }
     try {
-      return await this.build(p, since, upTo, w);
+      return await this.build(p, w.since, upTo, w);
     } finally {
       turn.done();
     }
@@ -291,6 +291,11 @@ interface WokenWindow {
   quiet?: QuietWindow;
   /** Each extension's quietFields for `quiet` (undefined where it cannot tell from memory). */
   known?: Array<Record<string, unknown> | undefined>;
+}
+
+/** Whether every extension answers the window from memory (then so may the whole answer). */
+function fromMemory(w: WokenWindow): w is WokenWindow & { known: Array<Record<string, unknown>> } {
+  return w.known !== undefined && w.known.every((f) => f !== undefined);
 }
 
 /** An answer, and whether it holds nothing new (then a long-poll goes on waiting). */
