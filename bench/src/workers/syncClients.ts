@@ -62,6 +62,8 @@ export interface Status {
 
 interface Loop {
   token: string;
+  /** The query string after `since` (filter, set_presence: the same for every request of its start message). */
+  query: string;
   conn: RawConnection | undefined;
   since: string | undefined;
   sentAt: number;
@@ -91,9 +93,6 @@ function extract(json: unknown, marker: string, r: number, at: number, wokeAt: n
   }
 }
 
-/** The query string after `since` (the same for every request of a run). */
-let fixedQuery = '';
-
 function poll(i: number, m: StartMsg, u: URL): void {
   if (stopping) return;
   const loop = loops[i];
@@ -101,7 +100,7 @@ function poll(i: number, m: StartMsg, u: URL): void {
   loop.inflight = true;
   loop.sentAt = nowMs();
   loop.conn ??= new RawConnection(u.hostname, Number(u.port), { authorization: `Bearer ${loop.token}` }, m.pollTimeoutMs + 60_000);
-  loop.conn.get(`/_matrix/client/v3/sync?${since}${fixedQuery}`, (err, res) => {
+  loop.conn.get(`/_matrix/client/v3/sync?${since}${loop.query}`, (err, res) => {
     loop.inflight = false;
     if (err || !res) {
       if (stopping) return;
@@ -153,11 +152,11 @@ process.on('message', (msg: ToWorker) => {
     const q = new URLSearchParams();
     if (msg.filter) q.set('filter', msg.filter);
     if (msg.setPresence) q.set('set_presence', msg.setPresence);
-    fixedQuery = q.size > 0 ? `&${q}` : '';
+    const query = q.size > 0 ? `&${q}` : '';
     const base = loops.length;
     msg.tokens.forEach((token, k) => {
       const since = msg.sinces?.[k] ?? msg.since;
-      loops.push({ token, conn: undefined, since, sentAt: 0, inflight: false, initialDone: since !== undefined });
+      loops.push({ token, query, conn: undefined, since, sentAt: 0, inflight: false, initialDone: since !== undefined });
     });
     // Start in batches, bounded in count by the token list.
     let next = 0;
