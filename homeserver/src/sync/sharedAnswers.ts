@@ -87,8 +87,8 @@ export class SharedAnswers {
   private readonly groups: Group[] = [];
   private reused = 0;
   private reusedAtOnce = 0;
-  /** Windows ("since:upTo") whose first woken sync is building, by filter (see `turn`). */
-  private readonly firsts = new Map<string, Array<{ filter: CompiledFilter; built: Promise<void> }>>();
+  /** Windows ("since:upTo") whose first woken sync is building: by filter, settled once it has built (see `turn`). */
+  private readonly firsts = new Map<string, Map<CompiledFilter, Promise<void>>>();
 
   constructor(private readonly deps: SharedAnswersDeps) {}
 
@@ -191,19 +191,17 @@ export class SharedAnswers {
    */
   turn(since: number, upTo: number, filter: CompiledFilter): BuildTurn {
     const key = `${since}:${upTo}`;
-    let list = this.firsts.get(key);
-    const building = list?.find((f) => f.filter === filter);
-    if (building) return { wait: building.built };
+    let byFilter = this.firsts.get(key);
+    const building = byFilter?.get(filter);
+    if (building) return { wait: building };
     let settle!: () => void;
-    const mine = { filter, built: new Promise<void>((resolve) => (settle = resolve)) };
-    if (!list) this.firsts.set(key, (list = []));
-    list.push(mine);
+    if (!byFilter) this.firsts.set(key, (byFilter = new Map()));
+    byFilter.set(filter, new Promise<void>((resolve) => (settle = resolve)));
     return {
       done: () => {
         settle();
-        const left = this.firsts.get(key)?.filter((f) => f !== mine) ?? [];
-        if (left.length > 0) this.firsts.set(key, left);
-        else this.firsts.delete(key);
+        byFilter.delete(filter);
+        if (byFilter.size === 0) this.firsts.delete(key);
       },
     };
   }
