@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { toClientEvent } from '../events/clientEvent.js';
 import { RoomOutputs } from '../events/outputs.js';
+import type { BatchOp } from '../storage/db.js';
 import { key } from '../storage/keys.js';
 import { NotificationsRepo } from '../storage/notificationsRepo.js';
 import { compileFilter } from '../sync/filterMatch.js';
@@ -380,26 +381,37 @@ test('it should highlight an @room mention only from a sender with the room noti
 });
 
 /** Hold the push worker's batch writes (those with notifications) until `open` is called; or fail the first one. */
-function gatePushWrites(h: PushHarness, mode: 'hold' | 'fail-once') {
+/** Holds or fails the push worker's writes (fsync'd or not), and records which kind each was. */
+function gatePushWrites(h: PushHarness, mode: 'hold' | 'fail-once' | 'pass') {
   const notifications = h.db.space('stream_notificationevent');
-  const write = h.db.write.bind(h.db);
+  const positions = h.db.space('userroom_notificationcounts');
+  const [write, writeDerived] = [h.db.write.bind(h.db), h.db.writeDerived.bind(h.db)];
   let open: () => void = () => {};
   const opened = new Promise<void>((resolve) => (open = resolve));
   let held = 0;
   let failed = false;
-  h.db.write = async (ops) => {
-    if (ops.some((op) => (op as { sublevel?: unknown }).sublevel === notifications)) {
+  const kinds: Array<'fsync' | 'derived'> = [];
+  const gated = (inner: typeof write, kind: 'fsync' | 'derived') => async (ops: BatchOp[]) => {
+    const sublevels = new Set(ops.map((op) => (op as { sublevel?: unknown }).sublevel));
+    if (sublevels.has(notifications) || sublevels.has(positions)) {
+      kinds.push(kind);
       if (mode === 'hold') {
         held++;
         await opened;
-      } else if (!failed) {
+      } else if (mode === 'fail-once' && !failed) {
         failed = true;
         throw new Error('disk full (test)');
       }
     }
-    return write(ops);
+    return inner(ops);
   };
-  return { open, held: () => held, restore: () => (h.db.write = write) };
+  h.db.write = gated(write, 'fsync');
+  h.db.writeDerived = gated(writeDerived, 'derived');
+  const restore = () => {
+    h.db.write = write;
+    h.db.writeDerived = writeDerived;
+  };
+  return { open, held: () => held, kinds: () => [...kinds], restore };
 }
 
 /** alice's room with bob in it, and one message of alice's that bob has not read. */
@@ -513,6 +525,27 @@ test('it should defer the write also when a woken sync started the worker before
     answer();
     await h.settle();
     assert.equal((await stored()).length, 1);
+  });
+});
+
+test('it should write a batch of events alone without an fsync of its own, but fsync a receipt\'s before acknowledging it', async () => {
+  await withPushServer({}, async (h) => {
+    const [alice, bob] = [h.user('alice'), h.user('bob')];
+    const roomId = await roomWith(h, alice, [bob]);
+    await h.settle();
+    const gate = gatePushWrites(h, 'pass');
+    try {
+      const id = await h.send(alice, roomId, text('one'));
+      await h.settle();
+      assert.deepEqual(gate.kinds(), ['derived'], 'recomputed from the durable message after a crash');
+      await h.push.worker.receiptMoved(bob.userId, roomId, id, undefined);
+      // The receipt is not in the stream the worker replays: its recount must not be lost.
+      assert.deepEqual(gate.kinds(), ['derived', 'fsync']);
+    } finally {
+      gate.restore();
+    }
+    assert.equal((await counts(h, bob, roomId)).notification_count, 0);
+    assert.equal((await new NotificationsRepo(h.db).ofUser(bob.userId, { limit: 10, newestFirst: false })).length, 1);
   });
 });
 

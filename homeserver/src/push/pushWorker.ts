@@ -4,12 +4,14 @@
 // notifications (what an event's notifications share once, two small rows per recipient),
 // the read positions that moved and the new cursor. The in-memory counts (countsCache.ts)
 // take the batch just before that write, so the /syncs a message wakes need not wait for
-// its fsync: they are recomputed the same from the durable events after a crash, and
-// dropped if the write fails. The write itself waits until those /syncs have been answered
-// (unless more work comes): in a large room its rows would otherwise delay every answer.
-// Read receipts go through the same loop, so counts have a single writer. Recipients with
-// the default rules share one evaluation per event (sharedEvaluation.ts). After a crash
-// the worker resumes from its durable cursor; nothing is evaluated twice.
+// it: they are recomputed the same from the durable events after a crash, and dropped if
+// the write fails. For the same reason a batch of events alone is written without its own
+// fsync (its cursor is in it: a crash of the machine loses only whole batches, which are
+// evaluated again), so the messages' own fsyncs do not queue behind it. The write itself
+// waits until those /syncs have been answered (unless more work comes): in a large room
+// its rows would otherwise delay every answer. Read receipts go through the same loop, so
+// counts have a single writer. Recipients with the default rules share one evaluation per
+// event (sharedEvaluation.ts). After a crash the worker resumes from its durable cursor.
 // Spec: client-server-api/modules/push.md "Server behaviour", "Receiving notifications",
 // "Marking notifications as read".
 import { serverNameOf } from '@parley/federation/core/ids';
@@ -239,10 +241,13 @@ export class PushWorker {
         if (ev && ev.roomId === r.roomId && ev.stream > 0) await tx.markRead(r.userId, r.roomId, r.thread, ev.stream, true);
       }
       if (events.length > 0) this.deps.repo.setCursor(tx.batch, newCursor);
+      // Receipts in the batch are waited on: their write is neither deferred nor left unsynced
+      // (a receipt is not in the stream the worker catches up from after a crash).
+      const durable = receipts.length > 0;
       await tx.commit(
         () => this.advanceCounted(newCursor),
-        // Receipts in the batch are waited on: their write is not deferred.
-        () => (receipts.length > 0 ? Promise.resolve() : this.answered()),
+        () => (durable ? Promise.resolve() : this.answered()),
+        durable,
       );
     } catch (err) {
       // Receipts are retried by their callers; events stay after the cursor and are retried here.
@@ -501,15 +506,15 @@ class CountsTx {
 
   /**
    * Counts into the cache, `counted()`, then — once `beforeWrite` resolves — the notification
-   * rows and the write; the cache drops the batch's pairs if it fails.
+   * rows and the write (fsync'd only if `durable`); the cache drops the batch's pairs if it fails.
    */
-  async commit(counted: () => void, beforeWrite: () => Promise<void>): Promise<void> {
+  async commit(counted: () => void, beforeWrite: () => Promise<void>, durable: boolean): Promise<void> {
     const touched = () => new Set([...this.added.keys(), ...this.working.keys()]);
     await this.cache.commit(
       async () => {
         await beforeWrite();
         for (const n of this.events) this.repo.addNotifications(this.batch, n);
-        await this.repo.commit(this.batch);
+        await (durable ? this.repo.commit(this.batch) : this.repo.commitDerived(this.batch));
       },
       () => {
         for (const [k, a] of this.added) {

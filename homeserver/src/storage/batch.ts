@@ -27,4 +27,10 @@ export class Batch {
     await db.write(this.ops);
     for (const h of this.hooks) h();
   }
+
+  /** As commit, without waiting for the fsync: only for derived data (see Database.writeDerived). */
+  async commitDerived(db: Database): Promise<void> {
+    await db.writeDerived(this.ops);
+    for (const h of this.hooks) h();
+  }
 }

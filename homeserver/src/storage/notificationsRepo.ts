@@ -149,4 +149,9 @@ export class NotificationsRepo {
   commit(batch: Batch): Promise<void> {
     return batch.commit(this.db);
   }
+
+  /** A batch whose cursor is in it and whose rows are recomputed from durable events after a crash. */
+  commitDerived(batch: Batch): Promise<void> {
+    return batch.commitDerived(this.db);
+  }
 }
