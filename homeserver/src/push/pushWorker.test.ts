@@ -380,7 +380,6 @@ test('it should highlight an @room mention only from a sender with the room noti
   });
 });
 
-/** Hold the push worker's batch writes (those with notifications) until `open` is called; or fail the first one. */
 /** Holds or fails the push worker's writes (fsync'd or not), and records which kind each was. */
 function gatePushWrites(h: PushHarness, mode: 'hold' | 'fail-once' | 'pass') {
   const notifications = h.db.space('stream_notificationevent');

@@ -11,7 +11,7 @@ export class Batch {
     this.ops.push(...ops);
   }
 
-  /** Run `fn` once the batch is durable (never, if the write fails). */
+  /** Run `fn` once the batch is written (durable, unless by commitDerived; never, if the write fails). */
   afterCommit(fn: () => void): void {
     this.hooks.push(fn);
   }
