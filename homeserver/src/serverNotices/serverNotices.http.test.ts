@@ -3,7 +3,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -12,20 +11,12 @@ import { configSchema } from '../config/config.js';
 import { startHomeserver } from '../main.js';
 import { expectError, expectOk as ok } from '../testing/expect.js';
 import { httpCaller, type Call } from '../testing/http.js';
+import { freePort } from '../testing/freePort.js';
 
 const C = '/_matrix/client/v3';
 const SEND = '/_synapse/admin/v1/send_server_notice';
 const enc = encodeURIComponent;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 interface Ctx {
   call: Call;

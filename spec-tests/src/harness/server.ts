@@ -1,6 +1,6 @@
 // Starts the real Parley homeserver as a child process for black-box tests.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,18 +56,29 @@ process.on('exit', () => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
+/**
+ * A port for a server started in another process, which must be told it before it listens.
+ * Taken below the kernel's ephemeral range: a port from listen(0), closed and handed over,
+ * could be taken meanwhile by any outgoing connection or another test's listen(0).
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      if (addr === null || typeof addr === 'string') return reject(new Error('no port'));
-      const port = addr.port;
-      srv.close(() => resolve(port));
+  let end = 49_152; // IANA's ephemeral range, where /proc does not say Linux's
+  try {
+    end = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || end;
+  } catch {
+    // not Linux
+  }
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * Math.max(1_000, end - 10_000));
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.unref();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+  }
+  throw new Error('no free port below the ephemeral range');
 }
 
 const MAX_LOG = 400_000;
