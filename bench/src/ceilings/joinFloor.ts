@@ -7,13 +7,14 @@
 // node:crypto Ed25519); nothing of Parley's server is involved.
 // Spec: server-server-api.md "Joining Rooms", "Retrieving events" (/state), "Validating hashes and signatures on received events".
 import { readFileSync } from 'node:fs';
-import { Agent, request } from 'node:https';
+import { Agent } from 'node:https';
 import { eventIdOf } from '@parley/federation/core/eventId';
 import { hasValidContentHash } from '@parley/federation/core/hashes';
 import type { JsonObject, Pdu } from '@parley/federation/core/types';
 import { generateSigningKey, publicKeyFromBase64 } from '@parley/federation/signing/ed25519Key';
 import { hashAndSignEvent, verifyEventSignatureAsync } from '@parley/federation/signing/signEvent';
 import type { RemoteRoom } from '../fed/remoteRoom.js';
+import { expectStatus, request, target } from '../lib/http.js';
 import type { RemoteServer } from '../fed/remoteServer.js';
 
 const SERVER = 'ceiling.invalid';
@@ -27,7 +28,12 @@ export interface JoinFloor {
 
 export async function joinFloor(remote: RemoteServer, room: RemoteRoom): Promise<JoinFloor> {
   const agent = new Agent({ keepAlive: true, ca: readFileSync(remote.caFile) });
-  const call = (method: string, path: string, body?: unknown) => fedRequest(agent, remote.port, method, path, body);
+  const t = target(`https://127.0.0.1:${remote.port}`, agent);
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await request(t, method, path, { body });
+    expectStatus(res, 200, `${method} ${path}`);
+    return res.json() as unknown;
+  };
   const publicKey = publicKeyFromBase64(remote.key.publicKeyBase64);
   const checkAll = async (pdus: Pdu[]) => {
     const ok = await Promise.all(pdus.map((p) => (hasValidContentHash(p) ? verifyEventSignatureAsync(p, room.rules, remote.serverName, remote.key.keyId, publicKey) : false)));
@@ -56,20 +62,3 @@ export async function joinFloor(remote: RemoteServer, room: RemoteRoom): Promise
   }
 }
 
-function fedRequest(agent: Agent, port: number, method: string, path: string, body?: unknown): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const req = request({ host: '127.0.0.1', port, method, path, agent, headers: data ? { 'content-type': 'application/json', 'content-length': data.length } : {} }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        if (res.statusCode !== 200) reject(new Error(`${method} ${path}: HTTP ${res.statusCode} ${text.slice(0, 200)}`));
-        else resolve(JSON.parse(text));
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
-}

@@ -6,6 +6,8 @@ import { nowMs } from './stats.js';
 export interface HttpTarget {
   host: string;
   port: number;
+  /** 'https:' with an https.Agent (which carries the CA), e.g. for the bench's remote server. */
+  protocol: 'http:' | 'https:';
   agent: Agent;
 }
 
@@ -15,7 +17,7 @@ export function makeAgent(maxSockets = 256): Agent {
 
 export function target(baseUrl: string, agent: Agent = makeAgent()): HttpTarget {
   const u = new URL(baseUrl);
-  return { host: u.hostname, port: Number(u.port), agent };
+  return { host: u.hostname, port: Number(u.port), protocol: u.protocol === 'https:' ? 'https:' : 'http:', agent };
 }
 
 export interface Response {
@@ -64,7 +66,7 @@ function requestOnce(t: HttpTarget, method: string, path: string, opts: RequestO
     headers['content-length'] = String(payload.length);
   }
   return new Promise<Response>((resolve, reject) => {
-    const req = httpRequest({ host: t.host, port: t.port, method, path, headers, agent: t.agent }, (res) => {
+    const req = httpRequest({ host: t.host, port: t.port, protocol: t.protocol, method, path, headers, agent: t.agent }, (res) => {
       const headersAt = nowMs();
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
