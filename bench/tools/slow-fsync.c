@@ -20,18 +20,15 @@ static void slow_down(void) {
   nanosleep(&t, NULL);
 }
 
-int fsync(int fd) {
-  static int (*real)(int);
-  if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
-  int r = real(fd);
-  slow_down();
-  return r;
-}
+/* The call itself, looked up once, then the delay. */
+#define SLOWED(name)                                                   \
+  int name(int fd) {                                                   \
+    static int (*real)(int);                                           \
+    if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, #name);           \
+    int r = real(fd);                                                  \
+    slow_down();                                                       \
+    return r;                                                          \
+  }
 
-int fdatasync(int fd) {
-  static int (*real)(int);
-  if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
-  int r = real(fd);
-  slow_down();
-  return r;
-}
+SLOWED(fsync)
+SLOWED(fdatasync)
